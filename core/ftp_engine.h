@@ -1,0 +1,243 @@
+/* ftp_engine.h — the pure FTP/FTPS protocol engine: (session state, input) → (replies, actions).
+ *
+ * Owns: the control-channel dialogue of one session — line framing, the command table, the
+ * session state machine (login, TLS states of RFC 4217 and MS-FTPS, PBSZ/PROT, REIN, CCC, data
+ * channel mode, REST, RNFR), reply text, and what I/O must happen next, expressed as actions.
+ * Must not: touch sockets, io_uring, OpenSSL or the file system, read clocks, or block. The
+ * engine library links only libc; the session driver (core/core_session.c) executes the
+ * actions and feeds their results back as events.
+ *
+ * Contract in one picture:
+ *   driver ──bytes──▶ ftp_engine_input() ──▶ ftp_out { REPLY, TLS_START, XFER_OPEN, ... }
+ *   driver ──result─▶ ftp_engine_event() ──▶ ftp_out { ... }
+ * The driver performs the items of an ftp_out strictly in order: a REPLY is queued on the control
+ * connection; an action that changes the control transport (TLS_START, TLS_STOP, CLOSE) runs only
+ * after every reply before it has been sent. While the engine waits for the event that answers an
+ * action, it processes no further command line (except ABOR, STAT and QUIT during a transfer);
+ * ftp_engine_input() then returns fewer bytes than it was given and the driver keeps the rest
+ * and offers it again after the next event. */
+#ifndef RINGFTPD_FTP_ENGINE_H
+#define RINGFTPD_FTP_ENGINE_H
+
+#include "ftp_line.h"
+#include "ftp_str.h"
+#include "ftp_types.h"
+
+/* ---- configuration (immutable, shared by all sessions of all workers) ---- */
+
+typedef struct ftp_engine_config {
+    size_t line_max;              /* longest command line incl. CRLF; longer → 500 and close (default 4096) */
+    bool tls_available;           /* AUTH TLS/SSL offered; false → AUTH answers 502 */
+    bool tls_required;            /* USER/PASS before AUTH → 530 */
+    bool tls_required_anon_exempt;/* ...except anonymous logins */
+    bool require_prot_p;          /* transfers with PROT C refused with 521 (needs tls_required) */
+    bool ccc_allowed;             /* CCC policy; false (the default) → 534 */
+    bool allow_fxp;               /* PORT/EPRT to an address other than the control peer */
+    bool anonymous_enabled;       /* user "anonymous" or "ftp" logs in with any password */
+    unsigned max_login_failures;  /* failed PASS after which 421 and close (default 3) */
+    unsigned login_fail_delay_ms; /* delay before answering a failed PASS (default 1000) */
+    const char *banner;           /* greeting text after "220 " (default "ringftpd ready") */
+    const ftp_addr *pasv_address; /* address announced by PASV (NAT); NULL → control local address */
+    const char *system_name;      /* SYST text (default "UNIX Type: L8") */
+} ftp_engine_config;
+
+void ftp_engine_config_defaults(ftp_engine_config *cfg);
+
+/* ---- output: replies and actions, in order ---- */
+
+typedef enum ftp_action_kind {
+    FTP_ACT_REPLY,      /* send text(text_off,text_len) on the control channel (complete reply lines) */
+    FTP_ACT_TLS_START,  /* discard any plaintext input held by the driver, then run the server TLS
+                           handshake on the control connection → FTP_EV_TLS_UP / FTP_EV_TLS_FAILED */
+    FTP_ACT_TLS_STOP,   /* after pending replies: close_notify, await the peer's, keep the TCP
+                           connection open, continue in clear → FTP_EV_TLS_DOWN */
+    FTP_ACT_LOGIN,      /* check user (str) / password (str2) → FTP_EV_LOGIN */
+    FTP_ACT_DELAY,      /* arm a timer of `ms` (never sleep) → FTP_EV_DELAY_DONE */
+    FTP_ACT_PASV_OPEN,  /* close any data listener/connection, open a passive listener on the control
+                           connection's local address (family) → FTP_EV_PASV_READY */
+    FTP_ACT_DATA_CLOSE, /* forget the passive listener / active target; no event */
+    FTP_ACT_STAT,       /* metadata of path (str) → FTP_EV_STAT */
+    FTP_ACT_XFER_OPEN,  /* open what a transfer reads or writes (xfer, str = path, offset, flags)
+                           → FTP_EV_XFER_OPENED */
+    FTP_ACT_XFER_START, /* the 150/125 reply before this is queued: obtain the data connection (accept
+                           on the passive listener or connect to `addr`), run TLS on it when
+                           `protect`, move the bytes, close it → FTP_EV_XFER_DONE */
+    FTP_ACT_XFER_ABORT, /* stop the transfer in progress (or the one being opened) → FTP_EV_XFER_DONE
+                           with FTP_E_ABORTED (or its real end if it already finished) */
+    FTP_ACT_DIR_READ,   /* entries of directory str, for STAT over the control channel → FTP_EV_DIR_ENTRIES */
+    FTP_ACT_FILE_OP,    /* fileop on str (and str2 for RENAME; mtime for MFMT) → FTP_EV_FILE_OP */
+    FTP_ACT_CLOSE,      /* after pending replies (and TLS close_notify): close the control connection */
+} ftp_action_kind;
+
+typedef enum ftp_xfer_kind {
+    FTP_XFER_NONE = 0,
+    FTP_XFER_RETR, FTP_XFER_STOR, FTP_XFER_APPE, FTP_XFER_STOU,
+    FTP_XFER_LIST, FTP_XFER_NLST, FTP_XFER_MLSD,
+} ftp_xfer_kind;
+
+typedef enum ftp_fileop { FTP_FILEOP_DELE = 1, FTP_FILEOP_RMD, FTP_FILEOP_MKD, FTP_FILEOP_RENAME, FTP_FILEOP_MFMT } ftp_fileop;
+
+/* flags of XFER_OPEN / XFER_START */
+enum {
+    FTP_XF_ASCII     = 1u << 0, /* TYPE A: LF→CRLF on send, CRLF→LF on receive */
+    FTP_XF_LIST_ALL  = 1u << 1, /* LIST/NLST -a: include dot files */
+    FTP_XF_LIST_LONG = 1u << 2, /* NLST -l: long format */
+    FTP_XF_LIST_DIR  = 1u << 3, /* LIST -d: the directory itself, not its contents */
+};
+
+typedef enum ftp_data_mode { FTP_DATA_NONE = 0, FTP_DATA_PASSIVE, FTP_DATA_ACTIVE } ftp_data_mode;
+
+typedef struct ftp_action {
+    ftp_action_kind kind;
+    uint32_t text_off, text_len; /* REPLY: bytes of out->text */
+    uint32_t str_off, str2_off;  /* NUL-terminated strings in out->text; read with ftp_out_str(); UINT32_MAX = none */
+    ftp_xfer_kind xfer;          /* XFER_OPEN, XFER_START */
+    ftp_fileop fileop;           /* FILE_OP */
+    unsigned flags;              /* FTP_XF_* */
+    uint64_t offset;             /* XFER_OPEN: REST offset */
+    int64_t mtime;               /* FILE_OP MFMT */
+    uint32_t ms;                 /* DELAY */
+    uint8_t family;              /* PASV_OPEN: FTP_AF_INET or FTP_AF_INET6 */
+    ftp_data_mode data_mode;     /* XFER_START */
+    ftp_addr addr;               /* XFER_START, active mode: where to connect */
+    bool protect;                /* XFER_START: PROT P — TLS on the data connection */
+} ftp_action;
+
+#define FTP_OUT_MAX_ACTIONS 32
+
+typedef struct ftp_out {
+    ftp_action act[FTP_OUT_MAX_ACTIONS];
+    size_t n;
+    ftp_buf text; /* reply bytes and action strings */
+} ftp_out;
+
+void ftp_out_init(ftp_out *out);
+void ftp_out_reset(ftp_out *out); /* drop items, keep memory */
+void ftp_out_free(ftp_out *out);
+/* The NUL-terminated string at off (str_off/str2_off of an action); "" for UINT32_MAX. */
+const char *ftp_out_str(const ftp_out *out, uint32_t off);
+
+/* ---- events: results of actions and timers ---- */
+
+typedef enum ftp_event_kind {
+    FTP_EV_TLS_UP,        /* control handshake finished */
+    FTP_EV_TLS_FAILED,    /* control handshake failed: the engine answers CLOSE */
+    FTP_EV_TLS_DOWN,      /* TLS_STOP finished; control connection is clear again */
+    FTP_EV_LOGIN,         /* status FTP_OK + perms, or FTP_E_ACCES */
+    FTP_EV_DELAY_DONE,
+    FTP_EV_PASV_READY,    /* status FTP_OK + port (listener bound), or FTP_E_NOPORT */
+    FTP_EV_STAT,          /* status + st */
+    FTP_EV_XFER_OPENED,   /* status + st (size of the file; for STOU, str = the name chosen) */
+    FTP_EV_XFER_DONE,     /* status + bytes */
+    FTP_EV_DIR_ENTRIES,   /* status + entries[n_entries] + now */
+    FTP_EV_FILE_OP,       /* status */
+    FTP_EV_IDLE_TIMEOUT,  /* no command for the idle limit */
+    FTP_EV_LOGIN_TIMEOUT, /* not logged in by the login deadline */
+} ftp_event_kind;
+
+typedef struct ftp_event {
+    ftp_event_kind kind;
+    ftp_status status;
+    unsigned perms;           /* LOGIN: FTP_PERM_* */
+    bool anonymous;           /* LOGIN */
+    uint16_t port;            /* PASV_READY */
+    ftp_stat st;              /* STAT, XFER_OPENED */
+    uint64_t bytes;           /* XFER_DONE */
+    const ftp_entry *entries; /* DIR_ENTRIES (valid during the call only) */
+    size_t n_entries;
+    bool truncated;           /* DIR_ENTRIES: listing limit reached */
+    int64_t now;              /* DIR_ENTRIES: wall clock, seconds (LIST date format) */
+    const char *str;          /* XFER_OPENED for STOU: final name */
+} ftp_event;
+
+/* ---- the session ---- */
+
+/* What the driver knows of the control connection when it is accepted. */
+typedef struct ftp_conn_info {
+    ftp_addr peer;   /* control connection's remote address */
+    ftp_addr local;  /* control connection's local address */
+    bool implicit_tls; /* accepted on the implicit FTPS port (MS-FTPS §3.2.5.1) */
+} ftp_conn_info;
+
+typedef enum ftp_tls_state {
+    FTP_TLS_NONE = 0,  /* clear control channel */
+    FTP_TLS_HANDSHAKE, /* AUTH accepted (or implicit connect): waiting for FTP_EV_TLS_UP */
+    FTP_TLS_ACTIVE,    /* control channel protected */
+    FTP_TLS_STOPPING,  /* REIN/CCC: waiting for FTP_EV_TLS_DOWN */
+} ftp_tls_state;
+
+typedef enum ftp_pending {
+    FTP_WAIT_NONE = 0, FTP_WAIT_TLS_UP, FTP_WAIT_TLS_DOWN, FTP_WAIT_LOGIN, FTP_WAIT_DELAY,
+    FTP_WAIT_PASV, FTP_WAIT_STAT, FTP_WAIT_XFER_OPEN, FTP_WAIT_XFER, FTP_WAIT_DIR, FTP_WAIT_FILE_OP,
+    FTP_WAIT_CLOSED, /* CLOSE was emitted: nothing more will be processed */
+} ftp_pending;
+
+#define FTP_PATH_MAX 4096
+#define FTP_USER_MAX 256
+
+/* Per-session state. Owned by one worker; fields are read-only outside core/ftp_engine*.c. */
+typedef struct ftp_session {
+    const ftp_engine_config *cfg;
+    ftp_conn_info conn;
+    ftp_line_reader reader;     /* bounded, IAC-aware line framing */
+
+    ftp_tls_state tls;
+    bool implicit;              /* session arrived on the implicit port */
+    bool tls_p_pending;         /* AUTH TLS-P: apply PBSZ 0 + PROT P when TLS is up */
+    bool pbsz_done;             /* PBSZ accepted in this TLS session */
+    bool prot_p;                /* data channel protection level P */
+    bool ccc_done;              /* control channel went back to clear after TLS */
+    bool rein_after_tls_down;   /* TLS_STOP came from REIN */
+
+    bool user_given;            /* USER accepted, PASS expected */
+    bool logged_in;
+    bool anonymous;
+    unsigned perms;
+    unsigned login_failures;
+    bool host_given;
+    char user[FTP_USER_MAX];
+
+    char cwd[FTP_PATH_MAX];     /* normalised absolute virtual path */
+    char rnfr[FTP_PATH_MAX];    /* RNFR source; "" when none */
+    char target[FTP_PATH_MAX];  /* path of the command being served (CWD target, MLST name ...) */
+    uint64_t rest_offset;
+    bool type_ascii;
+    bool utf8;
+    unsigned mlst_facts;        /* OPTS MLST selection (bit per fact) */
+
+    ftp_data_mode data_mode;
+    bool epsv_all;
+    bool pasv_open;             /* passive listener bound (data_mode == PASSIVE) */
+    uint16_t pasv_port;
+    ftp_addr active_addr;
+
+    ftp_pending pending;        /* event the engine waits for */
+    int pending_cmd;            /* command index that is waiting (engine-internal) */
+    ftp_xfer_kind xfer;         /* transfer being opened or in progress */
+    bool abort_requested;       /* ABOR arrived during the transfer */
+    bool quit_after_xfer;       /* QUIT arrived during the transfer */
+} ftp_session;
+
+/* Start a session. cfg must outlive it. */
+void ftp_session_init(ftp_session *s, const ftp_engine_config *cfg, const ftp_conn_info *ci);
+void ftp_session_free(ftp_session *s);
+
+/* First output of a connection: the 220 greeting, or for an implicit session only TLS_START
+ * (MS-FTPS §3.2.5.1: nothing is sent before the handshake). */
+void ftp_engine_start(ftp_session *s, ftp_out *out);
+
+/* Offer control-channel bytes (already decrypted). Returns how many were consumed; the rest must
+ * be offered again after the next event. Processes complete command lines in order while the
+ * engine is not waiting, and stops early when `out` is nearly full. */
+size_t ftp_engine_input(ftp_session *s, const uint8_t *data, size_t len, ftp_out *out);
+
+/* Feed the result of an action or a timer. */
+void ftp_engine_event(ftp_session *s, const ftp_event *ev, ftp_out *out);
+
+/* True when the engine emitted CLOSE: the driver should stop reading. */
+bool ftp_engine_closed(const ftp_session *s);
+
+/* True when the engine waits for an event (the driver's leftover input must wait too). */
+bool ftp_engine_busy(const ftp_session *s);
+
+#endif
