@@ -9,6 +9,7 @@
 #define RINGFTPD_CORE_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -57,12 +58,24 @@ typedef struct core_config {
 /* Fill every field with its default from the table. */
 void core_config_defaults(core_config *c);
 /* Parse argv (and --config FILE when given; command-line flags win over the file).
+ * c must already hold core_config_defaults(); parse only overwrites what it is given (strings it
+ * replaces are freed). A first --listen on the command line replaces the file's listen lines.
+ * --help, --help-markdown and --version anywhere in argv are acted on before anything else.
+ * A value may not start with "--" when given as a separate argument (use --flag=--value).
+ * Not checked here (core_main.c's job): --root present unless --engine-repl, the root exists.
  * Returns 0 to run, 1 when --help/--version/--help-markdown printed and the process should exit 0,
- * 2 on a bad flag or value (message naming the flag and accepted range printed to err). */
+ * 2 on a bad flag or value (message naming the flag and accepted range printed to err). On 2, c
+ * is still safe to pass to core_config_free. */
 int core_config_parse(core_config *c, int argc, char **argv, FILE *out, FILE *err);
+/* Frees every string the table owns and zeroes them; c can then be refilled with defaults. */
 void core_config_free(core_config *c);
 /* Usage text generated from the table. */
 void core_config_print_help(FILE *f);
 void core_config_print_markdown(FILE *f);
+
+/* The table, read-only (tests and documentation): number of flags, and the i-th flag's name
+ * without "--" (NULL when i is out of range). */
+size_t core_config_flag_count(void);
+const char *core_config_flag_name(size_t i);
 
 #endif

@@ -44,7 +44,7 @@ int ftp_buf_append_cstr(ftp_buf *b, const char *s);
 int ftp_buf_append_view(ftp_buf *b, ftp_view v);
 int ftp_buf_append_char(ftp_buf *b, char c);
 int ftp_buf_printf(ftp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int ftp_buf_vprintf(ftp_buf *b, const char *fmt, va_list ap);
+int ftp_buf_vprintf(ftp_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Copy a view into a fixed array with NUL; returns -1 (dst = "") if it does not fit. */
 int ftp_copy_bounded(char *dst, size_t cap, ftp_view src);
 

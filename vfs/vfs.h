@@ -39,7 +39,12 @@ typedef struct vfs_meta {
 
 void vfs_meta_from_statx(vfs_meta *m, const struct statx *sx);
 
-/* Blocking: openat2 + fstat of a path under the root (for pool threads and tests). */
+/* Blocking: openat2 + fstat of a path under the root (for pool threads and tests).
+ * vfs_open: flags as for open(2) (O_CLOEXEC added; files created with mode 0644 & ~umask);
+ * *fd_out = the descriptor, or -1. vfs_stat follows a final symlink (inside the root).
+ * Both return 0 or -errno: -ENOENT (also for absolute symlinks whose target is not inside the
+ * root), -ELOOP (magic link such as /proc/self/root, or too many links), -EINVAL (vpath not
+ * absolute or holding ".."), -ENAMETOOLONG, -EACCES, -ENOTDIR, -EBADF (root not open). */
 int vfs_open(const vfs_root *r, const char *vpath, int flags, int *fd_out);
 int vfs_stat(const vfs_root *r, const char *vpath, vfs_meta *m);
 
@@ -62,7 +67,14 @@ typedef struct vfs_dirlist {
 /* Blocking (run it on the pool): read every entry of the open directory dirfd with getdents64 and
  * fstatat each (AT_SYMLINK_NOFOLLOW), skipping "." and "..", at most max_entries (0 = no limit).
  * dirfd is not closed. Returns 0 or -errno. */
+/* dirfd may be O_PATH: the directory is re-opened privately, so dirfd's offset is untouched.
+ * With max_entries, the first max_entries names in directory order are kept (then sorted) and
+ * truncated is set. An entry whose statx fails with anything but ENOENT (entry vanished: skipped)
+ * is kept with the type from getdents and size 0. On error *out is empty (safe to free). */
 int vfs_list_fd(int dirfd, size_t max_entries, vfs_dirlist *out);
+/* Blocking convenience: vfs_open(vpath, O_RDONLY|O_DIRECTORY) then vfs_list_fd. 0 or -errno. */
+int vfs_list(const vfs_root *r, const char *vpath, size_t max_entries, vfs_dirlist *out);
+/* Frees the arrays and zeroes *l; safe on a zeroed or already freed listing. */
 void vfs_dirlist_free(vfs_dirlist *l);
 
 #endif

@@ -1,0 +1,529 @@
+/* core_session.c — the control side of the session driver (see core_session.h).
+ *
+ * Owns: accepting a control connection into a session, pumping control bytes into the engine,
+ * executing the engine's actions (replies, login, delays, metadata look-ups, STAT listings,
+ * closing) and delivering their results as events, the login/idle timer, and the session's
+ * lifetime (reference counted: freed when the control connection and every operation are gone).
+ * Must not: parse FTP, or block the worker (file metadata goes through the ring, listings through
+ * the pool). Data connections and transfers live in core_xfer.c. */
+#include "core_session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core_auth.h"
+#include "core_log.h"
+#include "core_net.h"
+#include "ftp_list.h"
+
+#define CORE_INPUT_MAX (64u * 1024u) /* control bytes held while the engine waits */
+
+enum { META_NONE = 0, META_STAT, META_DIR };
+
+static void pump(core_session *s);
+static void run_out(core_session *s);
+static void start_close(core_session *s);
+
+/* ---- lifetime ---- */
+
+void core_session_ref(core_session *s) { s->refs++; }
+
+static void session_free(core_session *s)
+{
+    core_worker *wk = s->wk;
+    if (s->prev) s->prev->next = s->next; else wk->sessions = s->next;
+    if (s->next) s->next->prev = s->prev;
+    wk->n_sessions--;
+    if (s->counted) core_server_release(s->srv, &s->peer);
+    atomic_fetch_sub(&s->srv->clients, 1);
+    ftp_session_free(&s->eng);
+    ftp_out_free(&s->out);
+    free(s->in);
+    CORE_DEBUG("session %s freed", s->tag);
+    free(s);
+}
+
+void core_session_unref(core_session *s)
+{
+    if (s->refs == 0) abort();
+    if (--s->refs == 0) session_free(s);
+}
+
+ftp_status core_status_from_errno(int err)
+{
+    switch (err < 0 ? -err : err) {
+    case 0: return FTP_OK;
+    case ENOENT: case ELOOP: return FTP_E_NOENT;
+    case EACCES: case EPERM: case EROFS: return FTP_E_ACCES;
+    case EEXIST: return FTP_E_EXIST;
+    case ENOTDIR: return FTP_E_NOTDIR;
+    case EISDIR: return FTP_E_ISDIR;
+    case ENOTEMPTY: return FTP_E_NOTEMPTY;
+    case ENAMETOOLONG: case EXDEV: case EINVAL: return FTP_E_NAME;
+    case ENOSPC: return FTP_E_NOSPC;
+    case EDQUOT: return FTP_E_DQUOT;
+    case ETIMEDOUT: return FTP_E_TIMEOUT;
+    case ECONNRESET: case EPIPE: return FTP_E_RESET;
+    default: return FTP_E_IO;
+    }
+}
+
+void core_meta_from_statx(ftp_stat *st, const struct statx *sx)
+{
+    vfs_meta m;
+    vfs_meta_from_statx(&m, sx);
+    st->mode = m.mode; st->nlink = m.nlink; st->uid = m.uid; st->gid = m.gid;
+    st->size = m.size; st->mtime = m.mtime; st->dev = m.dev; st->ino = m.ino;
+}
+
+/* ---- control connection callbacks ---- */
+
+static void ctrl_on_data(io_conn *c, const uint8_t *data, size_t len)
+{
+    core_session *s = c->ctx;
+    if (s->closing || ftp_engine_closed(&s->eng)) return;
+    if (s->in_len + len > s->in_cap) {
+        size_t want = s->in_len + len;
+        if (want > CORE_INPUT_MAX) {
+            core_slog(CORE_LOG_WARN, s->tag, "control input flood (%zu bytes unprocessed): closing", want);
+            static const char msg[] = "421 Too much pipelined input, closing control connection\r\n";
+            io_conn_send(&s->ctrl, msg, sizeof(msg) - 1);
+            start_close(s);
+            return;
+        }
+        size_t cap = s->in_cap ? s->in_cap : 1024;
+        while (cap < want) cap *= 2;
+        uint8_t *p = realloc(s->in, cap);
+        if (!p) { start_close(s); return; }
+        s->in = p; s->in_cap = cap;
+    }
+    memcpy(s->in + s->in_len, data, len);
+    s->in_len += len;
+    s->last_activity_ms = io_worker_now_ms(s->w);
+    pump(s);
+}
+
+static void ctrl_on_eof(io_conn *c)
+{
+    core_session *s = c->ctx;
+    CORE_DEBUG("session %s: control EOF", s->tag);
+    start_close(s);
+}
+
+static void ctrl_on_error(io_conn *c, int err)
+{
+    core_session *s = c->ctx;
+    core_slog(CORE_LOG_DEBUG, s->tag, "control connection error: %s", strerror(-err));
+    start_close(s);
+}
+
+static void ctrl_on_drained(io_conn *c)
+{
+    core_session *s = c->ctx;
+    if (s->close_when_flushed) start_close(s);
+}
+
+static void ctrl_on_closed(io_conn *c)
+{
+    core_session *s = c->ctx;
+    core_session_unref(s);
+}
+
+static const io_conn_handler ctrl_handler = {
+    .on_data = ctrl_on_data, .on_eof = ctrl_on_eof, .on_error = ctrl_on_error,
+    .on_drained = ctrl_on_drained, .on_closed = ctrl_on_closed,
+};
+
+/* ---- timers: login deadline and idle limit share one timer ---- */
+
+static void arm_timer(core_session *s);
+
+static void timer_cb(io_op *op, int res)
+{
+    core_session *s = op->ctx;
+    if (!s->closing && res == 0) {
+        uint64_t now = io_worker_now_ms(s->w);
+        ftp_event ev = { 0 };
+        if (!s->eng.logged_in && now >= s->login_deadline_ms) {
+            ev.kind = FTP_EV_LOGIN_TIMEOUT;
+            core_slog(CORE_LOG_INFO, s->tag, "login timeout");
+            core_session_deliver(s, &ev);
+        } else if (!s->x.active &&
+                   now >= s->last_activity_ms + (uint64_t)s->srv->cfg->idle_timeout * 1000u) {
+            ev.kind = FTP_EV_IDLE_TIMEOUT;
+            core_slog(CORE_LOG_INFO, s->tag, "idle timeout");
+            core_session_deliver(s, &ev);
+        }
+        if (!s->closing) arm_timer(s);
+    }
+    core_session_unref(s);
+}
+
+static void arm_timer(core_session *s)
+{
+    uint64_t now = io_worker_now_ms(s->w);
+    uint64_t idle_at = s->last_activity_ms + (uint64_t)s->srv->cfg->idle_timeout * 1000u;
+    uint64_t at = idle_at;
+    if (!s->eng.logged_in && s->login_deadline_ms < at) at = s->login_deadline_ms;
+    if (s->x.active || at <= now) at = now + 1000; /* during a transfer: re-check every second */
+    core_session_ref(s);
+    s->timer.ctx = s;
+    io_timer(s->w, &s->timer, at - now, timer_cb);
+}
+
+/* ---- events ---- */
+
+static void queue_event(core_session *s, const ftp_event *ev)
+{
+    if (s->evq_n == sizeof(s->evq) / sizeof(s->evq[0])) abort(); /* engine waits for one event at a time */
+    s->evq[s->evq_n++] = *ev;
+}
+
+void core_session_deliver(core_session *s, const ftp_event *ev)
+{
+    if (s->closing || ftp_engine_closed(&s->eng)) return;
+    if (s->pumping) { /* a completion reported synchronously while actions run: keep order */
+        if (ev->entries) abort();
+        queue_event(s, ev);
+        return;
+    }
+    s->pumping = true;
+    ftp_out_reset(&s->out);
+    ftp_engine_event(&s->eng, ev, &s->out);
+    run_out(s);
+    s->pumping = false;
+    pump(s);
+}
+
+/* Run queued events and offer pending input until the engine waits or has nothing to do. */
+static void pump(core_session *s)
+{
+    if (s->pumping) return;
+    s->pumping = true;
+    while (!s->closing && !ftp_engine_closed(&s->eng)) {
+        if (s->evq_n > 0) {
+            ftp_event ev = s->evq[0];
+            memmove(&s->evq[0], &s->evq[1], (s->evq_n - 1) * sizeof(ev));
+            s->evq_n--;
+            ftp_out_reset(&s->out);
+            ftp_engine_event(&s->eng, &ev, &s->out);
+            run_out(s);
+            continue;
+        }
+        if (s->in_len == 0) break;
+        ftp_out_reset(&s->out);
+        size_t used = ftp_engine_input(&s->eng, s->in, s->in_len, &s->out);
+        if (used > 0) {
+            memmove(s->in, s->in + used, s->in_len - used);
+            s->in_len -= used;
+        }
+        size_t acts = s->out.n;
+        run_out(s);
+        if (used == 0 && acts == 0 && s->evq_n == 0) break;
+    }
+    s->pumping = false;
+}
+
+/* ---- metadata: STAT (openat2 O_PATH → statx) and DIR_READ (openat2 → pool listing) ---- */
+
+static void meta_done_stat(core_session *s, int err)
+{
+    ftp_event ev = { .kind = FTP_EV_STAT, .status = core_status_from_errno(err) };
+    if (err == 0) core_meta_from_statx(&ev.st, &s->meta_sx);
+    s->meta_purpose = META_NONE;
+    core_session_deliver(s, &ev);
+}
+
+static void meta_close_fd(core_session *s)
+{
+    if (s->meta_fd >= 0) { io_close(s->w, NULL, s->meta_fd, NULL); s->meta_fd = -1; }
+}
+
+static void meta_list_done(io_op *op, int res)
+{
+    core_session *s = op->ctx;
+    core_list_job *j = s->meta_job;
+    s->meta_job = NULL;
+    if (!s->closing) {
+        ftp_event ev = { .kind = FTP_EV_DIR_ENTRIES, .status = core_status_from_errno(res) };
+        if (res == 0) {
+            ev.entries = j->entries; ev.n_entries = j->n_entries; ev.truncated = j->truncated;
+            ev.now = j->now;
+        }
+        s->meta_purpose = META_NONE;
+        core_session_deliver(s, &ev);
+    }
+    core_list_job_free(j);
+    core_session_unref(s);
+}
+
+static void meta_fail(core_session *s, int err)
+{
+    meta_close_fd(s);
+    if (s->meta_purpose == META_STAT) { meta_done_stat(s, err); return; }
+    ftp_event ev = { .kind = FTP_EV_DIR_ENTRIES, .status = core_status_from_errno(err) };
+    s->meta_purpose = META_NONE;
+    core_session_deliver(s, &ev);
+}
+
+static void meta_statx_cb(io_op *op, int res)
+{
+    core_session *s = op->ctx;
+    if (s->closing) {
+        meta_close_fd(s);
+    } else if (res < 0) {
+        meta_fail(s, res);
+    } else if (s->meta_purpose == META_STAT) {
+        meta_close_fd(s);
+        meta_done_stat(s, 0);
+    } else if (!S_ISDIR(s->meta_sx.stx_mode)) {
+        meta_fail(s, -ENOTDIR);
+    } else {
+        s->meta_job = core_list_job_new(s->meta_fd, FTP_XFER_NONE, 0, s->eng.perms, 0,
+                                        s->srv->cfg->list_max_entries, s->srv->root.fd, s->rel);
+        if (!s->meta_job) {
+            meta_fail(s, -ENOMEM);
+        } else {
+            s->meta_fd = -1; /* owned by the job now */
+            core_session_ref(s);
+            s->meta_pool_op.ctx = s;
+            io_pool_run(s->w, &s->meta_pool_op, core_list_job_run, s->meta_job, meta_list_done);
+        }
+    }
+    core_session_unref(s);
+}
+
+static void meta_open_cb(io_op *op, int res)
+{
+    core_session *s = op->ctx;
+    if (res >= 0) s->meta_fd = res;
+    if (s->closing) {
+        meta_close_fd(s);
+    } else if (res < 0) {
+        meta_fail(s, res);
+    } else {
+        core_session_ref(s);
+        io_statx(s->w, &s->meta_op, s->meta_fd, "", AT_EMPTY_PATH,
+                 STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_MTIME |
+                     STATX_SIZE | STATX_INO,
+                 &s->meta_sx, meta_statx_cb);
+    }
+    core_session_unref(s);
+}
+
+static void meta_start(core_session *s, int purpose, const char *vpath)
+{
+    int rc = vfs_rel_path(vpath, s->rel, sizeof(s->rel));
+    if (rc < 0) {
+        ftp_event ev = { .kind = purpose == META_STAT ? FTP_EV_STAT : FTP_EV_DIR_ENTRIES,
+                         .status = core_status_from_errno(rc) };
+        queue_event(s, &ev);
+        return;
+    }
+    s->meta_purpose = purpose;
+    vfs_how(&s->how, purpose == META_STAT ? O_PATH : (O_RDONLY | O_DIRECTORY | O_NONBLOCK), 0);
+    s->meta_op.ctx = s;
+    core_session_ref(s);
+    io_openat2(s->w, &s->meta_op, s->srv->root.fd, s->rel, &s->how, meta_open_cb);
+}
+
+/* ---- login ---- */
+
+static void delay_cb(io_op *op, int res)
+{
+    core_session *s = op->ctx;
+    if (!s->closing) {
+        ftp_event ev = { .kind = FTP_EV_DELAY_DONE };
+        core_session_deliver(s, &ev);
+    }
+    core_session_unref(s);
+}
+
+static void do_login(core_session *s, const char *user, const char *pass)
+{
+    ftp_event ev = { .kind = FTP_EV_LOGIN };
+    core_auth_result r;
+    if (core_auth_check(s->srv->cfg, user, pass, &r) == 0) {
+        ev.status = FTP_OK; ev.perms = r.perms; ev.anonymous = r.anonymous;
+        core_slog(CORE_LOG_INFO, s->tag, "login ok: %s%s", user, r.anonymous ? " (anonymous)" : "");
+    } else {
+        ev.status = FTP_E_ACCES;
+        core_slog(CORE_LOG_INFO, s->tag, "login failed: %s", user);
+    }
+    queue_event(s, &ev);
+}
+
+/* ---- executing the engine's output ---- */
+
+static void send_reply(core_session *s, const char *text, size_t len)
+{
+    if (core_log_enabled(CORE_LOG_DEBUG)) {
+        core_slog(CORE_LOG_DEBUG, s->tag, "> %.*s", (int)(len > 2 ? len - 2 : len), text);
+    }
+    if (io_conn_send(&s->ctrl, text, len) < 0) start_close(s);
+}
+
+static void run_out(core_session *s)
+{
+    ftp_out *out = &s->out;
+    for (size_t i = 0; i < out->n && !s->closing; i++) {
+        const ftp_action *a = &out->act[i];
+        const char *str = ftp_out_str(out, a->str_off);
+        switch (a->kind) {
+        case FTP_ACT_REPLY:
+            send_reply(s, out->text.p + a->text_off, a->text_len);
+            break;
+        case FTP_ACT_TLS_START: {
+            /* TLS arrives with the FTPS issue; until then the engine is configured without TLS. */
+            ftp_event ev = { .kind = FTP_EV_TLS_FAILED, .status = FTP_E_UNSUPPORTED };
+            s->in_len = 0;
+            queue_event(s, &ev);
+            break;
+        }
+        case FTP_ACT_TLS_STOP: {
+            ftp_event ev = { .kind = FTP_EV_TLS_DOWN };
+            queue_event(s, &ev);
+            break;
+        }
+        case FTP_ACT_LOGIN:
+            do_login(s, str, ftp_out_str(out, a->str2_off));
+            break;
+        case FTP_ACT_DELAY:
+            core_session_ref(s);
+            s->delay_op.ctx = s;
+            io_timer(s->w, &s->delay_op, a->ms, delay_cb);
+            break;
+        case FTP_ACT_PASV_OPEN:
+            core_xfer_pasv_open(s, a->family);
+            break;
+        case FTP_ACT_DATA_CLOSE:
+            core_xfer_data_close(s);
+            break;
+        case FTP_ACT_STAT:
+            meta_start(s, META_STAT, str);
+            break;
+        case FTP_ACT_DIR_READ:
+            meta_start(s, META_DIR, str);
+            break;
+        case FTP_ACT_XFER_OPEN:
+            core_xfer_open(s, a, str);
+            break;
+        case FTP_ACT_XFER_START:
+            core_xfer_start(s, a);
+            break;
+        case FTP_ACT_XFER_ABORT:
+            core_xfer_abort(s);
+            break;
+        case FTP_ACT_FILE_OP: {
+            /* This release serves read-only: no login has write permissions, and the engine
+             * refuses write commands before they get here. Uploads arrive with the write issue. */
+            ftp_event ev = { .kind = FTP_EV_FILE_OP, .status = FTP_E_ACCES };
+            queue_event(s, &ev);
+            break;
+        }
+        case FTP_ACT_CLOSE:
+            s->close_when_flushed = true;
+            if (io_conn_queued(&s->ctrl) == 0) start_close(s);
+            break;
+        }
+    }
+}
+
+/* ---- teardown ---- */
+
+static void start_close(core_session *s)
+{
+    if (s->closing) return;
+    s->closing = true;
+    core_xfer_teardown(s);
+    if (s->timer.inflight) io_op_cancel(&s->timer);
+    if (s->delay_op.inflight) io_op_cancel(&s->delay_op);
+    if (s->meta_op.inflight) io_op_cancel(&s->meta_op);
+    if (s->meta_pool_op.inflight) { /* the pool job finishes on its own; its callback releases */ }
+    io_conn_close(&s->ctrl);
+}
+
+void core_session_close_all(core_worker *wk)
+{
+    for (core_session *s = wk->sessions; s; s = s->next) start_close(s);
+}
+
+/* ---- accept ---- */
+
+void core_session_accept(core_worker *wk, int fd, bool implicit)
+{
+    core_server *srv = wk->srv;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    ftp_addr peer, local;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) { close(fd); return; }
+    core_net_from_sockaddr(&peer, (struct sockaddr *)&ss);
+    len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) { close(fd); return; }
+    core_net_from_sockaddr(&local, (struct sockaddr *)&ss);
+
+    unsigned now_clients = atomic_fetch_add(&srv->clients, 1) + 1;
+    bool admitted = now_clients <= srv->cfg->max_clients && core_server_admit(srv, &peer);
+    if (!admitted) {
+        char tag[64];
+        core_net_format(tag, sizeof(tag), &peer);
+        core_slog(CORE_LOG_WARN, tag, "connection refused: %s limit reached",
+                  now_clients > srv->cfg->max_clients ? "max-clients" : "max-per-ip");
+        atomic_fetch_sub(&srv->clients, 1);
+        if (!implicit) {
+            static const char msg[] = "421 Too many connections, try again later\r\n";
+            ssize_t w = send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL); /* non-blocking */
+            (void)w;
+        }
+        close(fd);
+        return;
+    }
+
+    core_session *s = calloc(1, sizeof(*s));
+    if (!s) { core_server_release(srv, &peer); atomic_fetch_sub(&srv->clients, 1); close(fd); return; }
+    s->srv = srv; s->wk = wk; s->w = wk->w;
+    s->counted = true;
+    s->peer = peer; s->local = local;
+    s->meta_fd = -1;
+    core_net_format(s->tag, sizeof(s->tag), &peer);
+    s->next = wk->sessions;
+    if (wk->sessions) wk->sessions->prev = s;
+    wk->sessions = s;
+    wk->n_sessions++;
+
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one)); /* ABOR sent with MSG_OOB stays inline */
+
+    ftp_conn_info ci = { .peer = peer, .local = local, .implicit_tls = implicit };
+    ftp_session_init(&s->eng, &srv->ecfg, &ci);
+    ftp_out_init(&s->out);
+    core_xfer_init(s);
+
+    s->refs = 1; /* the control connection; released in ctrl_on_closed */
+    io_conn_init(&s->ctrl, s->w, fd, &ctrl_handler, s);
+    uint64_t now = io_worker_now_ms(s->w);
+    s->last_activity_ms = now;
+    s->login_deadline_ms = now + (uint64_t)srv->cfg->login_timeout * 1000u;
+    core_slog(CORE_LOG_INFO, s->tag, "connected%s (worker %u)", implicit ? " on the implicit FTPS port" : "", wk->index);
+
+    core_session_ref(s); /* hold while starting */
+    if (io_conn_recv_start(&s->ctrl) < 0) {
+        start_close(s);
+    } else {
+        arm_timer(s);
+        s->pumping = true;
+        ftp_out_reset(&s->out);
+        ftp_engine_start(&s->eng, &s->out);
+        run_out(s);
+        s->pumping = false;
+        pump(s);
+    }
+    core_session_unref(s);
+}

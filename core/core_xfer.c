@@ -1,0 +1,480 @@
+/* core_xfer.c — the data channel of a session: passive listeners, active connects, transfers.
+ *
+ * Owns: PASV/EPSV listeners (port from the process-wide range, bound to the control connection's
+ * local address, only the control peer's address accepted, others closed without disturbing the
+ * transfer), PORT/EPRT connects (source port L-1 when it can be bound, a deadline), and the
+ * transfer itself: RETR in TYPE I spliced file→pipe→socket on the ring, TYPE A converted LF→CRLF
+ * through a buffer, listings formatted on the pool. Reports FTP_EV_XFER_OPENED / FTP_EV_XFER_DONE.
+ * Must not: parse FTP or block the worker. A transfer ends exactly once, in xfer_check_done(),
+ * after every operation it started has completed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core_log.h"
+#include "core_net.h"
+#include "core_session.h"
+#include "ftp_path.h"
+
+static void xfer_finish(core_session *s, ftp_status st);
+static void xfer_check_done(core_session *s);
+static void attach_data(core_session *s, int fd);
+
+void core_xfer_init(core_session *s)
+{
+    core_xfer *x = &s->x;
+    x->pasv_fd = -1;
+    x->ready_fd = -1;
+    x->connect_fd = -1;
+    x->file_fd = -1;
+}
+
+/* ---- passive listener ---- */
+
+static void pasv_close(core_session *s)
+{
+    core_xfer *x = &s->x;
+    if (x->pasv_fd >= 0 && x->pasv_accept.inflight) io_op_cancel(&x->pasv_accept);
+    else if (x->pasv_fd >= 0) {
+        close(x->pasv_fd);
+        io_port_range_release(s->srv->ports, x->pasv_port);
+        x->pasv_fd = -1;
+    }
+}
+
+static void pasv_accept_cb(io_op *op, int res)
+{
+    core_session *s = op->ctx;
+    core_xfer *x = &s->x;
+    if (res >= 0) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        ftp_addr from = { 0 };
+        if (getpeername(res, (struct sockaddr *)&ss, &len) == 0) core_net_from_sockaddr(&from, (struct sockaddr *)&ss);
+        bool same = from.family == s->peer.family &&
+                    memcmp(from.addr, s->peer.addr, from.family == FTP_AF_INET ? 4 : 16) == 0;
+        if (s->closing || !same || x->ready_fd >= 0 || x->conn_open) {
+            if (!s->closing && !same) {
+                char who[64];
+                core_net_format(who, sizeof(who), &from);
+                core_slog(CORE_LOG_WARN, s->tag, "data connection from foreign address %s refused", who);
+            }
+            close(res);
+        } else if (x->started && x->active && !x->finishing) {
+            attach_data(s, res);
+        } else {
+            x->ready_fd = res;
+        }
+        /* One data connection per PASV: stop listening once the right peer connected. */
+        if (same && x->pasv_accept.more) io_op_cancel(&x->pasv_accept);
+    }
+    if (!op->more) {
+        if (x->pasv_fd >= 0) {
+            close(x->pasv_fd);
+            io_port_range_release(s->srv->ports, x->pasv_port);
+            x->pasv_fd = -1;
+        }
+        core_session_unref(s);
+    }
+}
+
+void core_xfer_pasv_open(core_session *s, uint8_t family)
+{
+    core_xfer *x = &s->x;
+    core_xfer_data_close(s);
+    ftp_event ev = { .kind = FTP_EV_PASV_READY, .status = FTP_E_NOPORT };
+    if (x->pasv_fd >= 0) { /* the previous listener is still being cancelled */
+        core_slog(CORE_LOG_DEBUG, s->tag, "PASV while the previous listener is closing");
+    }
+    ftp_addr local = s->local;
+    local.port = 0;
+    if (family != local.family) { core_session_deliver(s, &ev); return; }
+    struct sockaddr_storage ss;
+    socklen_t len = core_net_to_sockaddr(&ss, &local);
+    uint16_t port = 0;
+    int fd = io_port_range_listen(s->srv->ports, (struct sockaddr *)&ss, len, &port);
+    if (fd < 0) {
+        core_slog(CORE_LOG_WARN, s->tag, "no passive port available: %s", strerror(-fd));
+    } else {
+        if (x->pasv_fd >= 0) { /* cannot happen after data_close unless a cancel is pending */
+            io_port_range_release(s->srv->ports, port);
+            close(fd);
+            core_session_deliver(s, &ev);
+            return;
+        }
+        x->pasv_fd = fd;
+        x->pasv_port = port;
+        core_session_ref(s);
+        x->pasv_accept.ctx = s;
+        io_accept_multishot(s->w, &x->pasv_accept, fd, pasv_accept_cb);
+        ev.status = FTP_OK;
+        ev.port = port;
+    }
+    core_session_deliver(s, &ev);
+}
+
+void core_xfer_data_close(core_session *s)
+{
+    core_xfer *x = &s->x;
+    pasv_close(s);
+    if (x->ready_fd >= 0) { close(x->ready_fd); x->ready_fd = -1; }
+}
+
+/* ---- opening what a transfer reads ---- */
+
+static void open_done(core_session *s, int err)
+{
+    core_xfer *x = &s->x;
+    ftp_event ev = { .kind = FTP_EV_XFER_OPENED, .status = core_status_from_errno(err) };
+    if (err == 0) core_meta_from_statx(&ev.st, &x->sx);
+    if (err != 0) {
+        if (x->file_fd >= 0) { io_close(s->w, NULL, x->file_fd, NULL); x->file_fd = -1; }
+        x->active = false;
+    }
+    core_session_deliver(s, &ev);
+}
+
+static void open_statx_cb(io_op *op, int res)
+{
+    core_session *s = op->ctx;
+    core_xfer *x = &s->x;
+    if (x->finishing || s->closing) {
+        xfer_check_done(s);
+    } else if (res < 0) {
+        open_done(s, res);
+    } else {
+        x->is_dir = S_ISDIR(x->sx.stx_mode);
+        x->size = x->sx.stx_size;
+        if (x->kind == FTP_XFER_RETR && x->is_dir) open_done(s, -EISDIR);
+        else if (x->kind == FTP_XFER_RETR && !S_ISREG(x->sx.stx_mode)) open_done(s, -EACCES);
+        else if (x->kind == FTP_XFER_MLSD && !x->is_dir) open_done(s, -ENOTDIR);
+        else open_done(s, 0);
+    }
+    core_session_unref(s);
+}
+
+static void open_cb(io_op *op, int res)
+{
+    core_session *s = op->ctx;
+    core_xfer *x = &s->x;
+    if (res >= 0) x->file_fd = res;
+    if (x->finishing || s->closing) {
+        xfer_check_done(s);
+    } else if (res < 0) {
+        open_done(s, res);
+    } else {
+        core_session_ref(s);
+        io_statx(s->w, &x->file_op, x->file_fd, "", AT_EMPTY_PATH,
+                 STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_MTIME |
+                     STATX_SIZE | STATX_INO,
+                 &x->sx, open_statx_cb);
+    }
+    core_session_unref(s);
+}
+
+void core_xfer_open(core_session *s, const ftp_action *a, const char *path)
+{
+    core_xfer *x = &s->x;
+    x->active = true;
+    x->started = false;
+    x->finishing = false;
+    x->result = FTP_OK;
+    x->kind = a->xfer;
+    x->flags = a->flags;
+    x->offset = a->offset;
+    x->bytes = 0;
+    x->ascii_cr = false;
+    ftp_copy_bounded(x->name, sizeof(x->name), ftp_path_basename(path));
+    if (a->xfer == FTP_XFER_STOR || a->xfer == FTP_XFER_APPE || a->xfer == FTP_XFER_STOU) {
+        /* Read-only release: uploads arrive with the write-side issue. */
+        open_done(s, -EACCES);
+        return;
+    }
+    int rc = vfs_rel_path(path, x->rel, sizeof(x->rel));
+    if (rc < 0) { open_done(s, rc); return; }
+    vfs_how(&x->how, O_RDONLY | O_NONBLOCK, 0);
+    core_session_ref(s);
+    x->file_op.ctx = s;
+    io_openat2(s->w, &x->file_op, s->srv->root.fd, x->rel, &x->how, open_cb);
+}
+
+/* ---- moving the bytes ---- */
+
+static void data_on_data(io_conn *c, const uint8_t *d, size_t n) { (void)c; (void)d; (void)n; }
+static void data_on_eof(io_conn *c) { (void)c; }
+
+static void data_on_error(io_conn *c, int err)
+{
+    core_session *s = c->ctx;
+    core_slog(CORE_LOG_DEBUG, s->tag, "data connection error: %s", strerror(-err));
+    xfer_finish(s, core_status_from_errno(err) == FTP_E_IO ? FTP_E_RESET : core_status_from_errno(err));
+}
+
+static void ascii_read_next(core_session *s);
+
+static void data_on_drained(io_conn *c)
+{
+    core_session *s = c->ctx;
+    core_xfer *x = &s->x;
+    if (x->finishing || !x->started) return;
+    if (x->kind == FTP_XFER_RETR && (x->flags & FTP_XF_ASCII)) ascii_read_next(s);
+    else if (x->kind != FTP_XFER_RETR && !x->pool_op.inflight) xfer_finish(s, FTP_OK);
+}
+
+static void data_on_closed(io_conn *c)
+{
+    core_session *s = c->ctx;
+    s->x.conn_open = false;
+    xfer_check_done(s);
+    core_session_unref(s);
+}
+
+static const io_conn_handler data_handler = {
+    .on_data = data_on_data, .on_eof = data_on_eof, .on_error = data_on_error,
+    .on_drained = data_on_drained, .on_closed = data_on_closed,
+};
+
+static void sendfile_cb(io_op *op, int res)
+{
+    core_session *s = op->ctx;
+    core_xfer *x = &s->x;
+    x->bytes = io_conn_file_sent(&x->conn); /* res is clamped to INT_MAX */
+    if (!x->finishing) xfer_finish(s, res < 0 ? (core_status_from_errno(res) == FTP_E_IO ? FTP_E_RESET : core_status_from_errno(res)) : FTP_OK);
+    else xfer_check_done(s);
+    core_session_unref(s);
+}
+
+static void ascii_read_cb(io_op *op, int res)
+{
+    core_session *s = op->ctx;
+    core_xfer *x = &s->x;
+    if (x->finishing || s->closing) {
+        xfer_check_done(s);
+    } else if (res < 0) {
+        xfer_finish(s, FTP_E_IO);
+    } else if (res == 0) {
+        xfer_finish(s, FTP_OK);
+    } else {
+        size_t n = (size_t)res;
+        uint8_t *outb = malloc(2 * n);
+        if (!outb) {
+            xfer_finish(s, FTP_E_IO);
+        } else {
+            size_t o = 0;
+            for (size_t i = 0; i < n; i++) {
+                uint8_t ch = x->rbuf[i];
+                if (ch == '\n' && !x->ascii_cr) outb[o++] = '\r';
+                outb[o++] = ch;
+                x->ascii_cr = ch == '\r';
+            }
+            x->offset += n;
+            x->bytes += o;
+            if (io_conn_send_owned(&x->conn, outb, o, free) < 0) xfer_finish(s, FTP_E_RESET);
+        }
+    }
+    core_session_unref(s);
+}
+
+static void ascii_read_next(core_session *s)
+{
+    core_xfer *x = &s->x;
+    if (x->file_op.inflight) return;
+    core_session_ref(s);
+    x->file_op.ctx = s;
+    io_read(s->w, &x->file_op, x->file_fd, x->rbuf, s->srv->cfg->send_chunk, x->offset, ascii_read_cb);
+}
+
+static void list_done_cb(io_op *op, int res)
+{
+    core_session *s = op->ctx;
+    core_xfer *x = &s->x;
+    core_list_job *j = x->job;
+    if (x->finishing || s->closing) {
+        xfer_check_done(s);
+    } else if (res < 0) {
+        xfer_finish(s, core_status_from_errno(res));
+    } else if (j->text.len == 0) {
+        xfer_finish(s, FTP_OK);
+    } else {
+        size_t len = j->text.len;
+        void *p = j->text.p;
+        j->text.p = NULL; j->text.len = j->text.cap = 0;
+        x->bytes = len;
+        if (io_conn_send_owned(&x->conn, p, len, free) < 0) xfer_finish(s, FTP_E_RESET);
+    }
+    core_session_unref(s);
+}
+
+static void attach_data(core_session *s, int fd)
+{
+    core_xfer *x = &s->x;
+    if (x->timer.inflight) io_op_cancel(&x->timer);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* short listings go out at once */
+    io_conn_init(&x->conn, s->w, fd, &data_handler, s);
+    x->conn_open = true;
+    core_session_ref(s); /* released in data_on_closed */
+    const core_config *cfg = s->srv->cfg;
+
+    if (x->kind == FTP_XFER_RETR && !(x->flags & FTP_XF_ASCII)) {
+        uint64_t len = x->size > x->offset ? x->size - x->offset : 0;
+        if (len == 0) { xfer_finish(s, FTP_OK); return; }
+        core_session_ref(s);
+        x->send_op.ctx = s;
+        int rc = io_conn_sendfile(&x->conn, x->file_fd, x->offset, len, &x->send_op, sendfile_cb);
+        if (rc < 0) { core_session_unref(s); xfer_finish(s, FTP_E_IO); }
+    } else if (x->kind == FTP_XFER_RETR) {
+        x->rbuf = malloc(cfg->send_chunk);
+        if (!x->rbuf) { xfer_finish(s, FTP_E_IO); return; }
+        ascii_read_next(s);
+    } else if (x->is_dir && !(x->flags & FTP_XF_LIST_DIR)) {
+        x->job = core_list_job_new(x->file_fd, x->kind, x->flags, s->eng.perms, s->eng.mlst_facts,
+                                   cfg->list_max_entries, s->srv->root.fd, x->rel);
+        if (!x->job) { xfer_finish(s, FTP_E_IO); return; }
+        x->file_fd = -1; /* owned by the job */
+        core_session_ref(s);
+        x->pool_op.ctx = s;
+        io_pool_run(s->w, &x->pool_op, core_list_job_run, x->job, list_done_cb);
+    } else {
+        ftp_buf b;
+        ftp_buf_init(&b, 0);
+        ftp_stat st;
+        core_meta_from_statx(&st, &x->sx);
+        core_list_format_one(&b, x->kind, x->flags, x->name, &st, s->eng.perms, s->eng.mlst_facts,
+                             (int64_t)time(NULL));
+        x->bytes = b.len;
+        if (b.len == 0 || b.failed) { ftp_buf_free(&b); xfer_finish(s, b.failed ? FTP_E_IO : FTP_OK); return; }
+        if (io_conn_send_owned(&x->conn, b.p, b.len, free) < 0) xfer_finish(s, FTP_E_RESET);
+    }
+}
+
+static void data_timer_cb(io_op *op, int res)
+{
+    core_session *s = op->ctx;
+    if (res == 0 && !s->x.finishing && !s->x.conn_open) {
+        core_slog(CORE_LOG_INFO, s->tag, "data connection not established within %us", s->srv->cfg->data_timeout);
+        xfer_finish(s, FTP_E_CONN);
+    } else {
+        xfer_check_done(s);
+    }
+    core_session_unref(s);
+}
+
+static void connect_cb(io_op *op, int res)
+{
+    core_session *s = op->ctx;
+    core_xfer *x = &s->x;
+    int fd = x->connect_fd;
+    x->connect_fd = -1;
+    if (x->finishing || s->closing) {
+        close(fd);
+        xfer_check_done(s);
+    } else if (res < 0) {
+        close(fd);
+        core_slog(CORE_LOG_INFO, s->tag, "active data connection failed: %s", strerror(-res));
+        xfer_finish(s, FTP_E_CONN);
+    } else {
+        attach_data(s, fd);
+    }
+    core_session_unref(s);
+}
+
+static void start_active(core_session *s)
+{
+    core_xfer *x = &s->x;
+    struct sockaddr_storage dst, src;
+    socklen_t dlen = core_net_to_sockaddr(&dst, &x->active_addr);
+    ftp_addr from = s->local;
+    int fd = -1;
+    if (from.family == x->active_addr.family && from.port > 1) {
+        from.port = (uint16_t)(from.port - 1); /* RFC 959: the server's data port is L-1 */
+        socklen_t slen = core_net_to_sockaddr(&src, &from);
+        fd = io_socket_for_connect(dst.ss_family, (struct sockaddr *)&src, slen);
+    }
+    if (fd < 0) fd = io_socket_for_connect(dst.ss_family, NULL, 0);
+    if (fd < 0) { xfer_finish(s, FTP_E_CONN); return; }
+    x->connect_fd = fd;
+    core_session_ref(s);
+    x->connect_op.ctx = s;
+    io_connect(s->w, &x->connect_op, fd, (struct sockaddr *)&dst, dlen, s->srv->cfg->data_timeout * 1000u, connect_cb);
+}
+
+void core_xfer_start(core_session *s, const ftp_action *a)
+{
+    core_xfer *x = &s->x;
+    x->started = true;
+    x->mode = a->data_mode;
+    x->active_addr = a->addr;
+    x->flags = a->flags | (x->flags & FTP_XF_ASCII);
+    if (x->finishing) return;
+    if (a->protect) { /* PROT P needs the TLS layer (FTPS issue); the engine only offers PROT with TLS */
+        xfer_finish(s, FTP_E_TLS);
+        return;
+    }
+    if (x->mode == FTP_DATA_ACTIVE) {
+        start_active(s);
+    } else if (x->ready_fd >= 0) {
+        int fd = x->ready_fd;
+        x->ready_fd = -1;
+        attach_data(s, fd);
+    } else if (x->pasv_fd >= 0) {
+        core_session_ref(s);
+        x->timer.ctx = s;
+        io_timer(s->w, &x->timer, (uint64_t)s->srv->cfg->data_timeout * 1000u, data_timer_cb);
+    } else {
+        xfer_finish(s, FTP_E_CONN);
+    }
+}
+
+/* ---- ending ---- */
+
+static void xfer_finish(core_session *s, ftp_status st)
+{
+    core_xfer *x = &s->x;
+    if (!x->active || x->finishing) return;
+    x->finishing = true;
+    x->result = st;
+    if (x->timer.inflight) io_op_cancel(&x->timer);
+    if (x->connect_op.inflight) io_op_cancel(&x->connect_op);
+    if (x->file_op.inflight) io_op_cancel(&x->file_op);
+    if (x->conn_open) io_conn_close(&x->conn);
+    xfer_check_done(s);
+}
+
+static void xfer_check_done(core_session *s)
+{
+    core_xfer *x = &s->x;
+    if (!x->active || !x->finishing) return;
+    if (x->conn_open || x->timer.inflight || x->connect_op.inflight || x->file_op.inflight ||
+        x->send_op.inflight || x->pool_op.inflight)
+        return;
+    if (x->file_fd >= 0) { io_close(s->w, NULL, x->file_fd, NULL); x->file_fd = -1; }
+    free(x->rbuf); x->rbuf = NULL;
+    if (x->job) { core_list_job_free(x->job); x->job = NULL; }
+    x->active = false;
+    x->started = false;
+    ftp_event ev = { .kind = FTP_EV_XFER_DONE, .status = x->result, .bytes = x->bytes };
+    core_slog(CORE_LOG_INFO, s->tag, "transfer %s: %llu bytes, status %d", x->name,
+              (unsigned long long)x->bytes, (int)x->result);
+    core_session_deliver(s, &ev);
+}
+
+void core_xfer_abort(core_session *s)
+{
+    core_xfer *x = &s->x;
+    if (!x->active) return;
+    if (!x->finishing) xfer_finish(s, FTP_E_ABORTED);
+}
+
+void core_xfer_teardown(core_session *s)
+{
+    core_xfer *x = &s->x;
+    core_xfer_data_close(s);
+    if (x->active) xfer_finish(s, FTP_E_ABORTED);
+}
