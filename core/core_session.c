@@ -160,6 +160,7 @@ static void timer_cb(io_op *op, int res)
             core_slog(CORE_LOG_INFO, s->tag, "idle timeout");
             core_session_deliver(s, &ev);
         }
+        if (!s->closing) core_xfer_tick(s, now);
         if (!s->closing) arm_timer(s);
     }
     core_session_unref(s);

@@ -23,11 +23,19 @@ void core_session_close_all(core_worker *wk);
 
 typedef struct core_list_job core_list_job;
 
+/* A passive listener. Allocated apart from the session so that a new PASV can open the next one
+ * while the previous accept is still being cancelled; it frees itself on its last completion. */
+typedef struct core_pasv {
+    core_session *s;
+    int fd;
+    uint16_t port;
+    bool detached;           /* no longer the session's current listener */
+    io_op accept;
+} core_pasv;
+
 typedef struct core_xfer {
     /* passive listener */
-    int pasv_fd;
-    uint16_t pasv_port;
-    io_op pasv_accept;
+    core_pasv *pasv;
     int ready_fd;            /* a data connection accepted from the control peer, not used yet */
     /* active connect */
     io_op connect_op;
@@ -59,6 +67,8 @@ typedef struct core_xfer {
     bool ascii_cr;           /* ASCII: last byte sent was CR */
     io_op pool_op;
     core_list_job *job;
+    uint64_t progress_bytes;   /* stall detection: bytes at the last progress */
+    uint64_t progress_ms;      /* ... and when they changed */
 } core_xfer;
 
 struct core_session {
@@ -113,6 +123,8 @@ void core_xfer_data_close(core_session *s);
 void core_xfer_open(core_session *s, const ftp_action *a, const char *path);
 void core_xfer_start(core_session *s, const ftp_action *a);
 void core_xfer_abort(core_session *s);
+/* Once a second during a transfer: abort it with FTP_E_TIMEOUT when no byte moved for --stall-timeout. */
+void core_xfer_tick(core_session *s, uint64_t now_ms);
 /* Teardown: cancel everything of the data channel (no event is delivered). */
 void core_xfer_teardown(core_session *s);
 

@@ -29,7 +29,6 @@ static void attach_data(core_session *s, int fd);
 void core_xfer_init(core_session *s)
 {
     core_xfer *x = &s->x;
-    x->pasv_fd = -1;
     x->ready_fd = -1;
     x->connect_fd = -1;
     x->file_fd = -1;
@@ -39,18 +38,17 @@ void core_xfer_init(core_session *s)
 
 static void pasv_close(core_session *s)
 {
-    core_xfer *x = &s->x;
-    if (x->pasv_fd >= 0 && x->pasv_accept.inflight) io_op_cancel(&x->pasv_accept);
-    else if (x->pasv_fd >= 0) {
-        close(x->pasv_fd);
-        io_port_range_release(s->srv->ports, x->pasv_port);
-        x->pasv_fd = -1;
-    }
+    core_pasv *p = s->x.pasv;
+    if (!p) return;
+    s->x.pasv = NULL;
+    p->detached = true;
+    io_op_cancel(&p->accept); /* the last completion frees p */
 }
 
 static void pasv_accept_cb(io_op *op, int res)
 {
-    core_session *s = op->ctx;
+    core_pasv *p = op->ctx;
+    core_session *s = p->s;
     core_xfer *x = &s->x;
     if (res >= 0) {
         struct sockaddr_storage ss;
@@ -59,62 +57,52 @@ static void pasv_accept_cb(io_op *op, int res)
         if (getpeername(res, (struct sockaddr *)&ss, &len) == 0) core_net_from_sockaddr(&from, (struct sockaddr *)&ss);
         bool same = from.family == s->peer.family &&
                     memcmp(from.addr, s->peer.addr, from.family == FTP_AF_INET ? 4 : 16) == 0;
-        if (s->closing || !same || x->ready_fd >= 0 || x->conn_open) {
+        if (s->closing || p->detached || !same || x->ready_fd >= 0 || x->conn_open) {
             if (!s->closing && !same) {
                 char who[64];
                 core_net_format(who, sizeof(who), &from);
                 core_slog(CORE_LOG_WARN, s->tag, "data connection from foreign address %s refused", who);
             }
             close(res);
-        } else if (x->started && x->active && !x->finishing) {
-            attach_data(s, res);
         } else {
-            x->ready_fd = res;
+            if (x->started && x->active && !x->finishing) attach_data(s, res);
+            else x->ready_fd = res;
+            pasv_close(s); /* one data connection per PASV */
         }
-        /* One data connection per PASV: stop listening once the right peer connected. */
-        if (same && x->pasv_accept.more) io_op_cancel(&x->pasv_accept);
     }
     if (!op->more) {
-        if (x->pasv_fd >= 0) {
-            close(x->pasv_fd);
-            io_port_range_release(s->srv->ports, x->pasv_port);
-            x->pasv_fd = -1;
-        }
+        if (x->pasv == p) x->pasv = NULL;
+        close(p->fd);
+        io_port_range_release(s->srv->ports, p->port);
+        free(p);
         core_session_unref(s);
     }
 }
 
 void core_xfer_pasv_open(core_session *s, uint8_t family)
 {
-    core_xfer *x = &s->x;
     core_xfer_data_close(s);
     ftp_event ev = { .kind = FTP_EV_PASV_READY, .status = FTP_E_NOPORT };
-    if (x->pasv_fd >= 0) { /* the previous listener is still being cancelled */
-        core_slog(CORE_LOG_DEBUG, s->tag, "PASV while the previous listener is closing");
-    }
     ftp_addr local = s->local;
     local.port = 0;
-    if (family != local.family) { core_session_deliver(s, &ev); return; }
-    struct sockaddr_storage ss;
-    socklen_t len = core_net_to_sockaddr(&ss, &local);
-    uint16_t port = 0;
-    int fd = io_port_range_listen(s->srv->ports, (struct sockaddr *)&ss, len, &port);
-    if (fd < 0) {
-        core_slog(CORE_LOG_WARN, s->tag, "no passive port available: %s", strerror(-fd));
-    } else {
-        if (x->pasv_fd >= 0) { /* cannot happen after data_close unless a cancel is pending */
-            io_port_range_release(s->srv->ports, port);
-            close(fd);
-            core_session_deliver(s, &ev);
-            return;
+    core_pasv *p = family == local.family ? calloc(1, sizeof(*p)) : NULL;
+    if (p) {
+        struct sockaddr_storage ss;
+        socklen_t len = core_net_to_sockaddr(&ss, &local);
+        int fd = io_port_range_listen(s->srv->ports, (struct sockaddr *)&ss, len, &p->port);
+        if (fd < 0) {
+            core_slog(CORE_LOG_WARN, s->tag, "no passive port available: %s", strerror(-fd));
+            free(p);
+        } else {
+            p->s = s;
+            p->fd = fd;
+            s->x.pasv = p;
+            core_session_ref(s);
+            p->accept.ctx = p;
+            io_accept_multishot(s->w, &p->accept, fd, pasv_accept_cb);
+            ev.status = FTP_OK;
+            ev.port = p->port;
         }
-        x->pasv_fd = fd;
-        x->pasv_port = port;
-        core_session_ref(s);
-        x->pasv_accept.ctx = s;
-        io_accept_multishot(s->w, &x->pasv_accept, fd, pasv_accept_cb);
-        ev.status = FTP_OK;
-        ev.port = port;
     }
     core_session_deliver(s, &ev);
 }
@@ -319,6 +307,8 @@ static void attach_data(core_session *s, int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* short listings go out at once */
     io_conn_init(&x->conn, s->w, fd, &data_handler, s);
     x->conn_open = true;
+    x->progress_bytes = 0;
+    x->progress_ms = io_worker_now_ms(s->w);
     core_session_ref(s); /* released in data_on_closed */
     const core_config *cfg = s->srv->cfg;
 
@@ -423,12 +413,29 @@ void core_xfer_start(core_session *s, const ftp_action *a)
         int fd = x->ready_fd;
         x->ready_fd = -1;
         attach_data(s, fd);
-    } else if (x->pasv_fd >= 0) {
+    } else if (x->pasv) {
         core_session_ref(s);
         x->timer.ctx = s;
         io_timer(s->w, &x->timer, (uint64_t)s->srv->cfg->data_timeout * 1000u, data_timer_cb);
     } else {
         xfer_finish(s, FTP_E_CONN);
+    }
+}
+
+/* ---- stall detection ---- */
+
+void core_xfer_tick(core_session *s, uint64_t now_ms)
+{
+    core_xfer *x = &s->x;
+    if (!x->active || !x->started || x->finishing || !x->conn_open) return;
+    uint64_t moved = x->bytes;
+    if (x->send_op.inflight) moved = io_conn_file_sent(&x->conn);
+    if (moved != x->progress_bytes || x->progress_ms == 0) {
+        x->progress_bytes = moved;
+        x->progress_ms = now_ms;
+    } else if (now_ms - x->progress_ms >= (uint64_t)s->srv->cfg->stall_timeout * 1000u) {
+        core_slog(CORE_LOG_INFO, s->tag, "transfer stalled for %us: aborting", s->srv->cfg->stall_timeout);
+        xfer_finish(s, FTP_E_TIMEOUT);
     }
 }
 
@@ -459,6 +466,7 @@ static void xfer_check_done(core_session *s)
     if (x->job) { core_list_job_free(x->job); x->job = NULL; }
     x->active = false;
     x->started = false;
+    s->last_activity_ms = io_worker_now_ms(s->w); /* the idle clock restarts after a transfer */
     ftp_event ev = { .kind = FTP_EV_XFER_DONE, .status = x->result, .bytes = x->bytes };
     core_slog(CORE_LOG_INFO, s->tag, "transfer %s: %llu bytes, status %d", x->name,
               (unsigned long long)x->bytes, (int)x->result);
