@@ -73,10 +73,13 @@ typedef struct core_flag {
 #define G_SERVE "Serving"
 #define G_RUN "Runtime"
 #define G_LIMIT "Limits and timers"
+#define G_TLS "TLS (FTPS)"
 #define G_LOG "Logging"
 #define G_GEN "General"
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+static const char *const tls_modes[] = { "off", "optional", "required", NULL };
+static const char *const ktls_modes[] = { "auto", "on", "off", NULL };
 _Static_assert(sizeof(core_log_level) == sizeof(int), "CF_ENUM stores enums as int");
 
 /* clang-format off */
@@ -135,6 +138,29 @@ static const core_flag core_flags[] = {
             "delay before answering a failed login"),
     F_UINT ("list-max-entries", list_max_entries, "1000000", "N", 1, 100000000, 0, G_LIMIT,
             "most entries one directory listing returns"),
+
+    F_ENUM ("tls", tls_mode, "optional", "MODE", tls_modes, G_TLS,
+            "explicit FTPS: off (no AUTH), optional, or required (USER/PASS refused before AUTH TLS)"),
+    F_STR  ("cert", cert_file, NULL, "FILE", 0, 0, G_TLS,
+            "PEM certificate (chain allowed, leaf first); none: an in-memory self-signed ECDSA P-256 one"),
+    F_STR  ("key", key_file, NULL, "FILE", 0, 0, G_TLS,
+            "PEM private key (RSA or ECDSA); default: the --cert file"),
+    F_STR  ("tls-ciphers", tls_ciphers, NULL, "LIST", 0, 0, G_TLS,
+            "TLS 1.2 cipher list (OpenSSL syntax; default prefers ECDHE with AES-128-GCM)"),
+    F_STR  ("tls-ciphersuites", tls_ciphersuites, NULL, "LIST", 0, 0, G_TLS,
+            "TLS 1.3 cipher suites (default TLS_AES_128_GCM_SHA256 first)"),
+    F_ENUM ("ktls", ktls_mode, "auto", "MODE", ktls_modes, G_TLS,
+            "kernel TLS offload of data channels: auto (when the kernel offers it), on, off"),
+    F_BOOL ("tls-anon-exempt", tls_anon_exempt, "false", G_TLS,
+            "with --tls required, still let anonymous users log in without TLS"),
+    F_BOOL ("require-prot-p", require_prot_p, "false", G_TLS,
+            "refuse PROT C and clear transfers (521/534): data channels must be protected"),
+    F_BOOL ("ccc", ccc_allowed, "false", G_TLS,
+            "allow CCC (clear the control channel after login); default refuse with 534"),
+    F_BOOL ("require-tls-reuse", require_tls_reuse, "true", G_TLS,
+            "protected data connections must resume their own control connection's TLS session"),
+    F_UINT ("tls-ticket-rotate", tls_ticket_rotate, "3600", "SECONDS", 60, 604800, 0, G_TLS,
+            "session ticket key rotation period"),
 
     F_ENUM ("log-level", log_level, "info", "LEVEL", log_levels, G_LOG,
             "log verbosity"),

@@ -15,6 +15,8 @@
 
 #define CORE_MAX_LISTEN 16
 
+typedef enum core_tls_mode { CORE_TLS_OFF = 0, CORE_TLS_OPTIONAL, CORE_TLS_REQUIRED } core_tls_mode;
+typedef enum core_ktls_mode { CORE_KTLS_AUTO = 0, CORE_KTLS_ON, CORE_KTLS_OFF } core_ktls_mode;
 typedef enum core_log_level { CORE_LOG_ERROR = 0, CORE_LOG_WARN, CORE_LOG_INFO, CORE_LOG_DEBUG } core_log_level;
 
 typedef struct core_config {
@@ -48,6 +50,18 @@ typedef struct core_config {
     unsigned max_login_failures;       /* --max-login-failures N (3) */
     unsigned login_fail_delay;         /* --login-fail-delay MS (1000) */
     unsigned list_max_entries;         /* --list-max-entries N (1000000) */
+    /* TLS */
+    core_tls_mode tls_mode;            /* --tls off|optional|required (optional) */
+    char *cert_file;                   /* --cert FILE */
+    char *key_file;                    /* --key FILE */
+    char *tls_ciphers;                 /* --tls-ciphers LIST */
+    char *tls_ciphersuites;            /* --tls-ciphersuites LIST */
+    core_ktls_mode ktls_mode;          /* --ktls auto|on|off (auto) */
+    bool tls_anon_exempt;              /* --tls-anon-exempt */
+    bool require_prot_p;               /* --require-prot-p */
+    bool ccc_allowed;                  /* --ccc */
+    bool require_tls_reuse;            /* --require-tls-reuse (true; --no-require-tls-reuse) */
+    unsigned tls_ticket_rotate;        /* --tls-ticket-rotate SECONDS (3600) */
     /* logging */
     core_log_level log_level;          /* --log-level error|warn|info|debug (info) */
     /* modes */

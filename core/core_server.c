@@ -82,6 +82,40 @@ static int add_addr(core_server *srv, const char *ip, unsigned port, bool implic
     return 0;
 }
 
+/* The TLS context: certificate (or an in-memory self-signed one), ciphers, tickets, kTLS probe. */
+static int server_tls_init(core_server *srv)
+{
+    const core_config *cfg = srv->cfg;
+    if (cfg->tls_mode == CORE_TLS_OFF) {
+        core_log(CORE_LOG_INFO, "--tls off: AUTH TLS/SSL answer 502, no implicit FTPS");
+        return 0;
+    }
+    tls_settings ts;
+    tls_settings_defaults(&ts);
+    ts.cert_file = cfg->cert_file;
+    ts.key_file = cfg->key_file;
+    ts.ciphers = cfg->tls_ciphers;
+    ts.ciphersuites = cfg->tls_ciphersuites;
+    ts.ktls = cfg->ktls_mode == CORE_KTLS_ON ? TLS_KTLS_ON : cfg->ktls_mode == CORE_KTLS_OFF ? TLS_KTLS_OFF : TLS_KTLS_AUTO;
+    ts.ticket_rotate_s = cfg->tls_ticket_rotate;
+    char err[512] = "";
+    int rc = tls_ctx_create(&srv->tls, &ts, err, sizeof(err));
+    if (rc < 0) {
+        core_log(CORE_LOG_ERROR, "TLS: %s", err[0] ? err : "cannot create the TLS context");
+        return rc;
+    }
+    char desc[512];
+    tls_ctx_describe(srv->tls, desc, sizeof(desc));
+    if (tls_ctx_is_self_signed(srv->tls))
+        core_log(CORE_LOG_WARN, "TLS: no --cert given, using a generated self-signed certificate (%s); clients will not verify it", desc);
+    else
+        core_log(CORE_LOG_INFO, "TLS: %s", desc);
+    core_log(CORE_LOG_INFO, "TLS: %s", tls_ctx_ktls_message(srv->tls));
+    if (!cfg->require_tls_reuse)
+        core_log(CORE_LOG_WARN, "TLS: --no-require-tls-reuse: protected data connections are not bound to their control session");
+    return 0;
+}
+
 int core_server_init(core_server *srv, const core_config *cfg)
 {
     memset(srv, 0, sizeof(*srv));
@@ -94,9 +128,15 @@ int core_server_init(core_server *srv, const core_config *cfg)
         return rc;
     }
 
+    if ((rc = server_tls_init(srv)) < 0) return rc;
+
     ftp_engine_config_defaults(&srv->ecfg);
     srv->ecfg.line_max = cfg->line_max;
-    srv->ecfg.tls_available = false; /* explicit and implicit FTPS arrive with the tls/ layer */
+    srv->ecfg.tls_available = srv->tls != NULL;
+    srv->ecfg.tls_required = srv->tls != NULL && cfg->tls_mode == CORE_TLS_REQUIRED;
+    srv->ecfg.tls_required_anon_exempt = cfg->tls_anon_exempt;
+    srv->ecfg.require_prot_p = srv->tls != NULL && cfg->require_prot_p;
+    srv->ecfg.ccc_allowed = cfg->ccc_allowed;
     srv->ecfg.anonymous_enabled = cfg->anonymous;
     srv->ecfg.allow_fxp = cfg->allow_fxp;
     srv->ecfg.max_login_failures = cfg->max_login_failures;
@@ -119,9 +159,17 @@ int core_server_init(core_server *srv, const core_config *cfg)
         for (unsigned i = 0; i < cfg->n_listen; i++)
             if ((rc = add_addr(srv, cfg->listen[i], cfg->port, false)) < 0) return rc;
     }
-    if (cfg->implicit_port != 0)
-        core_log(CORE_LOG_INFO, "implicit FTPS port %u is served once the TLS layer is built in; not listening on it",
-                 cfg->implicit_port);
+    if (cfg->implicit_port != 0 && srv->tls) {
+        if (cfg->n_listen == 0) {
+            if ((rc = add_addr(srv, "0.0.0.0", cfg->implicit_port, true)) < 0) return rc;
+            if ((rc = add_addr(srv, "::", cfg->implicit_port, true)) < 0) return rc;
+        } else {
+            for (unsigned i = 0; i < cfg->n_listen; i++)
+                if ((rc = add_addr(srv, cfg->listen[i], cfg->implicit_port, true)) < 0) return rc;
+        }
+    } else if (cfg->implicit_port != 0) {
+        core_log(CORE_LOG_INFO, "--tls off: the implicit FTPS port %u is not served", cfg->implicit_port);
+    }
 
     io_worker_config_defaults(&srv->wcfg);
     srv->wcfg.ring_entries = cfg->ring_entries;

@@ -14,6 +14,7 @@
 #include "core_config.h"
 #include "ftp_engine.h"
 #include "io.h"
+#include "tls.h"
 #include "vfs.h"
 
 typedef struct core_session core_session;
@@ -52,6 +53,7 @@ struct core_server {
     ftp_engine_config ecfg;
     ftp_addr pasv_announce;  /* --pasv-address, when given */
     vfs_root root;
+    tls_ctx *tls;            /* NULL with --tls off */
     io_pool *pool;
     io_port_range *ports;
     io_worker_config wcfg;

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,6 +43,7 @@ static void session_free(core_session *s)
     wk->n_sessions--;
     if (s->counted) core_server_release(s->srv, &s->peer);
     atomic_fetch_sub(&s->srv->clients, 1);
+    if (s->tls) tls_conn_free(s->tls);
     ftp_session_free(&s->eng);
     ftp_out_free(&s->out);
     free(s->in);
@@ -84,29 +86,117 @@ void core_meta_from_statx(ftp_stat *st, const struct statx *sx)
 
 /* ---- control connection callbacks ---- */
 
-static void ctrl_on_data(io_conn *c, const uint8_t *data, size_t len)
+void core_tls_flush(tls_conn *t, io_conn *conn)
 {
-    core_session *s = c->ctx;
-    if (s->closing || ftp_engine_closed(&s->eng)) return;
+    void *buf = NULL;
+    size_t n = tls_conn_out_take(t, &buf);
+    if (n > 0) io_conn_send_owned(conn, buf, n, free);
+}
+
+/* Keep plaintext control bytes for the engine. Returns -1 (and closes) on a flood. */
+static int append_input(core_session *s, const uint8_t *data, size_t len)
+{
     if (s->in_len + len > s->in_cap) {
         size_t want = s->in_len + len;
         if (want > CORE_INPUT_MAX) {
             core_slog(CORE_LOG_WARN, s->tag, "control input flood (%zu bytes unprocessed): closing", want);
             static const char msg[] = "421 Too much pipelined input, closing control connection\r\n";
-            io_conn_send(&s->ctrl, msg, sizeof(msg) - 1);
+            if (!s->tls) io_conn_send(&s->ctrl, msg, sizeof(msg) - 1);
             start_close(s);
-            return;
+            return -1;
         }
         size_t cap = s->in_cap ? s->in_cap : 1024;
         while (cap < want) cap *= 2;
         uint8_t *p = realloc(s->in, cap);
-        if (!p) { start_close(s); return; }
+        if (!p) { start_close(s); return -1; }
         s->in = p; s->in_cap = cap;
     }
     memcpy(s->in + s->in_len, data, len);
     s->in_len += len;
-    s->last_activity_ms = io_worker_now_ms(s->w);
+    return 0;
+}
+
+static void ctrl_input(core_session *s, const uint8_t *data, size_t len);
+
+/* The peer's close_notify on the control channel. After our own (REIN, CCC) it completes the
+ * TLS shutdown: what follows it on the wire is clear text (CCC) or the next ClientHello
+ * (implicit REIN), and is fed on once the engine has chosen. Otherwise the client ended TLS
+ * on its own: the session ends. */
+static void ctrl_tls_closed(core_session *s)
+{
+    tls_conn *t = s->tls;
+    if (!s->tls_stopping) {
+        core_slog(CORE_LOG_DEBUG, s->tag, "client sent close_notify on the control channel");
+        start_close(s);
+        return;
+    }
+    const uint8_t *rest = NULL;
+    size_t nrest = tls_conn_unconsumed(t, &rest);
+    uint8_t *copy = NULL;
+    if (nrest > 0 && (copy = malloc(nrest)) != NULL) memcpy(copy, rest, nrest);
+    tls_conn_free(t);
+    s->tls = NULL;
+    s->tls_stopping = false;
+    core_slog(CORE_LOG_DEBUG, s->tag, "control channel TLS shut down");
+    ftp_event ev = { .kind = FTP_EV_TLS_DOWN };
+    core_session_deliver(s, &ev);
+    if (copy && !s->closing) ctrl_input(s, copy, nrest);
+    free(copy);
+}
+
+static void ctrl_tls_input(core_session *s, const uint8_t *data, size_t len)
+{
+    tls_conn *t = s->tls;
+    if (tls_conn_feed(t, data, len) < 0) { start_close(s); return; }
+    if (!tls_conn_handshake_done(t)) {
+        int rc = tls_conn_handshake(t);
+        core_tls_flush(t, &s->ctrl);
+        if (rc == TLS_WANT_MORE) return;
+        if (rc != TLS_DONE) {
+            core_slog(CORE_LOG_INFO, s->tag, "control TLS handshake failed: %s", tls_conn_error(t));
+            tls_conn_free(t);
+            s->tls = NULL;
+            ftp_event ev = { .kind = FTP_EV_TLS_FAILED };
+            core_session_deliver(s, &ev);
+            if (!s->closing) start_close(s);
+            return;
+        }
+        core_slog(CORE_LOG_INFO, s->tag, "control TLS: %s %s%s", tls_conn_version(t), tls_conn_cipher(t),
+                  tls_conn_session_reused(t) ? " (resumed)" : "");
+        ftp_event ev = { .kind = FTP_EV_TLS_UP };
+        core_session_deliver(s, &ev);
+        if (s->closing || s->tls != t) return;
+    }
+    uint8_t buf[16384];
+    for (;;) {
+        ssize_t n = tls_conn_read(t, buf, sizeof(buf));
+        core_tls_flush(t, &s->ctrl);
+        if (n > 0) {
+            if (append_input(s, buf, (size_t)n) < 0) return;
+            continue;
+        }
+        if (n == 0) break;
+        if (n == TLS_CLOSED) { pump(s); if (!s->closing && s->tls == t) ctrl_tls_closed(s); return; }
+        core_slog(CORE_LOG_INFO, s->tag, "control TLS error: %s", tls_conn_error(t));
+        start_close(s);
+        return;
+    }
     pump(s);
+}
+
+static void ctrl_input(core_session *s, const uint8_t *data, size_t len)
+{
+    if (s->tls) { ctrl_tls_input(s, data, len); return; }
+    if (append_input(s, data, len) < 0) return;
+    pump(s);
+}
+
+static void ctrl_on_data(io_conn *c, const uint8_t *data, size_t len)
+{
+    core_session *s = c->ctx;
+    if (s->closing || ftp_engine_closed(&s->eng)) return;
+    s->last_activity_ms = io_worker_now_ms(s->w);
+    ctrl_input(s, data, len);
 }
 
 static void ctrl_on_eof(io_conn *c)
@@ -367,7 +457,48 @@ static void send_reply(core_session *s, const char *text, size_t len)
     if (core_log_enabled(CORE_LOG_DEBUG)) {
         core_slog(CORE_LOG_DEBUG, s->tag, "> %.*s", (int)(len > 2 ? len - 2 : len), text);
     }
+    if (s->tls) {
+        if (!tls_conn_handshake_done(s->tls) || s->tls_stopping) return; /* nothing may be sent now */
+        if (tls_conn_write(s->tls, (const uint8_t *)text, len) != (ssize_t)len) { start_close(s); return; }
+        core_tls_flush(s->tls, &s->ctrl);
+        return;
+    }
     if (io_conn_send(&s->ctrl, text, len) < 0) start_close(s);
+}
+
+/* AUTH TLS/SSL accepted, or an implicit connection (MS-FTPS §3.2.5.1): server handshake next.
+ * Plaintext that arrived after the AUTH line is dropped, never executed (digest §3). */
+static void tls_start(core_session *s)
+{
+    s->in_len = 0;
+    tls_conn *t = s->srv->tls ? tls_conn_new(s->srv->tls) : NULL;
+    if (t && getrandom(s->token, sizeof(s->token), 0) != (ssize_t)sizeof(s->token)) {
+        tls_conn_free(t);
+        t = NULL;
+    }
+    if (!t) {
+        ftp_event ev = { .kind = FTP_EV_TLS_FAILED, .status = FTP_E_UNSUPPORTED };
+        queue_event(s, &ev);
+        return;
+    }
+    tls_conn_bind_token(t, s->token); /* before the handshake: TLS 1.3 tickets come at its end */
+    s->tls = t;
+}
+
+/* REIN or CCC: our close_notify now, the peer's ends the shutdown (ctrl_tls_closed). */
+static void tls_stop(core_session *s)
+{
+    if (!s->tls) {
+        ftp_event ev = { .kind = FTP_EV_TLS_DOWN };
+        queue_event(s, &ev);
+        return;
+    }
+    if (tls_conn_peer_closed(s->tls) || tls_conn_shutdown(s->tls) != TLS_DONE) {
+        start_close(s); /* the client already ended TLS on its own, or TLS failed */
+        return;
+    }
+    core_tls_flush(s->tls, &s->ctrl);
+    s->tls_stopping = true;
 }
 
 static void run_out(core_session *s)
@@ -380,18 +511,12 @@ static void run_out(core_session *s)
         case FTP_ACT_REPLY:
             send_reply(s, out->text.p + a->text_off, a->text_len);
             break;
-        case FTP_ACT_TLS_START: {
-            /* TLS arrives with the FTPS issue; until then the engine is configured without TLS. */
-            ftp_event ev = { .kind = FTP_EV_TLS_FAILED, .status = FTP_E_UNSUPPORTED };
-            s->in_len = 0;
-            queue_event(s, &ev);
+        case FTP_ACT_TLS_START:
+            tls_start(s);
             break;
-        }
-        case FTP_ACT_TLS_STOP: {
-            ftp_event ev = { .kind = FTP_EV_TLS_DOWN };
-            queue_event(s, &ev);
+        case FTP_ACT_TLS_STOP:
+            tls_stop(s);
             break;
-        }
         case FTP_ACT_LOGIN:
             do_login(s, str, ftp_out_str(out, a->str2_off));
             break;
@@ -429,6 +554,9 @@ static void run_out(core_session *s)
             break;
         }
         case FTP_ACT_CLOSE:
+            if (s->tls && tls_conn_handshake_done(s->tls) && !s->tls_stopping &&
+                tls_conn_shutdown(s->tls) == TLS_DONE) /* close_notify before closing (digest §3) */
+                core_tls_flush(s->tls, &s->ctrl);
             s->close_when_flushed = true;
             if (io_conn_queued(&s->ctrl) == 0) start_close(s);
             break;

@@ -67,6 +67,12 @@ typedef struct core_xfer {
     bool ascii_cr;           /* ASCII: last byte sent was CR */
     io_op pool_op;
     core_list_job *job;
+    /* TLS on the data connection (PROT P) */
+    bool protect;
+    tls_conn *tls;
+    bool tls_ready;          /* handshake done and binding checked */
+    bool tls_closing;        /* close_notify queued: finish when drained */
+    bool ktls_tx;            /* the kernel encrypts: file data may be spliced */
     uint64_t progress_bytes;   /* stall detection: bytes at the last progress */
     uint64_t progress_ms;      /* ... and when they changed */
 } core_xfer;
@@ -86,6 +92,9 @@ struct core_session {
     ftp_session eng;
     ftp_out out;
     io_conn ctrl;
+    tls_conn *tls;           /* control channel TLS; NULL while clear */
+    bool tls_stopping;       /* our close_notify is sent (REIN, CCC): waiting for the peer's */
+    uint8_t token[TLS_TOKEN_LEN]; /* binds data connections to this control session (digest §3) */
     uint8_t *in;             /* control input the engine has not consumed yet */
     size_t in_len, in_cap;
     ftp_event evq[4];        /* events produced synchronously while executing actions */
@@ -109,6 +118,8 @@ struct core_session {
 };
 
 void core_session_ref(core_session *s);
+/* Send everything a TLS connection has produced on conn (ciphertext, alerts, close_notify). */
+void core_tls_flush(tls_conn *t, io_conn *conn);
 void core_session_unref(core_session *s);
 /* Feed an event to the engine now and run whatever it outputs (used by completion callbacks). */
 void core_session_deliver(core_session *s, const ftp_event *ev);

@@ -192,10 +192,90 @@ void core_xfer_open(core_session *s, const ftp_action *a, const char *path)
     io_openat2(s->w, &x->file_op, s->srv->root.fd, x->rel, &x->how, open_cb);
 }
 
-/* ---- moving the bytes ---- */
+/* ---- moving the bytes ----
+ * Payload paths: TYPE I without TLS (or with kTLS TX) is spliced file→pipe→socket; TYPE A and
+ * user-space TLS read the file in --send-chunk pieces, convert and/or encrypt, and send, the next
+ * read starting when the previous piece has left (on_drained). A protected connection ends with
+ * our close_notify (end_payload); the transfer is complete when that is sent. */
 
-static void data_on_data(io_conn *c, const uint8_t *d, size_t n) { (void)c; (void)d; (void)n; }
-static void data_on_eof(io_conn *c) { (void)c; }
+static void start_payload(core_session *s);
+static void read_next(core_session *s);
+
+/* Send n payload bytes at p. owned (may be NULL) is a malloc'd buffer holding them that this
+ * function frees or hands on. Returns -1 when the transfer was finished with an error. */
+static int write_payload(core_session *s, const uint8_t *p, size_t n, void *owned)
+{
+    core_xfer *x = &s->x;
+    if (x->tls) {
+        ssize_t w = tls_conn_write(x->tls, p, n);
+        free(owned);
+        if (w != (ssize_t)n) { xfer_finish(s, FTP_E_TLS); return -1; }
+        core_tls_flush(x->tls, &x->conn);
+        return 0;
+    }
+    void *buf = owned;
+    if (!buf && (buf = malloc(n)) != NULL) memcpy(buf, p, n);
+    if (!buf || io_conn_send_owned(&x->conn, buf, n, free) < 0) { xfer_finish(s, FTP_E_RESET); return -1; }
+    return 0;
+}
+
+/* All payload is queued: close_notify on a protected connection, then done once it is sent. */
+static void end_payload(core_session *s)
+{
+    core_xfer *x = &s->x;
+    if (x->tls && tls_conn_shutdown(x->tls) == TLS_DONE) {
+        core_tls_flush(x->tls, &x->conn);
+        if (io_conn_queued(&x->conn) > 0) { x->tls_closing = true; return; }
+    }
+    xfer_finish(s, FTP_OK);
+}
+
+static void data_tls_input(core_session *s, const uint8_t *d, size_t n)
+{
+    core_xfer *x = &s->x;
+    if (tls_conn_feed(x->tls, d, n) < 0) { xfer_finish(s, FTP_E_TLS); return; }
+    if (!x->tls_ready) {
+        int rc = tls_conn_handshake(x->tls);
+        core_tls_flush(x->tls, &x->conn);
+        if (rc == TLS_WANT_MORE) return;
+        if (rc != TLS_DONE) {
+            core_slog(CORE_LOG_INFO, s->tag, "data TLS handshake failed: %s", tls_conn_error(x->tls));
+            xfer_finish(s, FTP_E_TLS);
+            return;
+        }
+        if (s->srv->cfg->require_tls_reuse && tls_conn_check_binding(x->tls, s->token) < 0) {
+            core_slog(CORE_LOG_INFO, s->tag, "data connection refused: %s", tls_conn_error(x->tls));
+            xfer_finish(s, FTP_E_TLS_NOT_RESUMED);
+            return;
+        }
+        x->tls_ready = true;
+        x->ktls_tx = tls_conn_ktls_tx(x->tls);
+        core_slog(CORE_LOG_DEBUG, s->tag, "data TLS: %s %s%s, kTLS %s", tls_conn_version(x->tls),
+                  tls_conn_cipher(x->tls), tls_conn_session_reused(x->tls) ? " (resumed)" : "",
+                  tls_conn_ktls_note(x->tls));
+        start_payload(s);
+        return;
+    }
+    /* After the handshake the client sends nothing but, at the end, its close_notify. */
+    uint8_t buf[4096];
+    while (tls_conn_read(x->tls, buf, sizeof(buf)) > 0) {}
+    core_tls_flush(x->tls, &x->conn);
+}
+
+static void data_on_data(io_conn *c, const uint8_t *d, size_t n)
+{
+    core_session *s = c->ctx;
+    core_xfer *x = &s->x;
+    if (x->finishing || !x->tls) return;
+    data_tls_input(s, d, n);
+}
+
+static void data_on_eof(io_conn *c)
+{
+    core_session *s = c->ctx;
+    core_xfer *x = &s->x;
+    if (x->tls && !x->tls_ready && !x->finishing) xfer_finish(s, FTP_E_TLS); /* gave up in the handshake */
+}
 
 static void data_on_error(io_conn *c, int err)
 {
@@ -204,15 +284,14 @@ static void data_on_error(io_conn *c, int err)
     xfer_finish(s, core_status_from_errno(err) == FTP_E_IO ? FTP_E_RESET : core_status_from_errno(err));
 }
 
-static void ascii_read_next(core_session *s);
-
 static void data_on_drained(io_conn *c)
 {
     core_session *s = c->ctx;
     core_xfer *x = &s->x;
-    if (x->finishing || !x->started) return;
-    if (x->kind == FTP_XFER_RETR && (x->flags & FTP_XF_ASCII)) ascii_read_next(s);
-    else if (x->kind != FTP_XFER_RETR && !x->pool_op.inflight) xfer_finish(s, FTP_OK);
+    if (x->finishing || !x->started || (x->tls && !x->tls_ready)) return;
+    if (x->tls_closing) { xfer_finish(s, FTP_OK); return; }
+    if (x->kind == FTP_XFER_RETR && x->rbuf) read_next(s);
+    else if (x->kind != FTP_XFER_RETR && !x->pool_op.inflight) end_payload(s);
 }
 
 static void data_on_closed(io_conn *c)
@@ -233,12 +312,13 @@ static void sendfile_cb(io_op *op, int res)
     core_session *s = op->ctx;
     core_xfer *x = &s->x;
     x->bytes = io_conn_file_sent(&x->conn); /* res is clamped to INT_MAX */
-    if (!x->finishing) xfer_finish(s, res < 0 ? (core_status_from_errno(res) == FTP_E_IO ? FTP_E_RESET : core_status_from_errno(res)) : FTP_OK);
-    else xfer_check_done(s);
+    if (x->finishing) xfer_check_done(s);
+    else if (res < 0) xfer_finish(s, core_status_from_errno(res) == FTP_E_IO ? FTP_E_RESET : core_status_from_errno(res));
+    else end_payload(s);
     core_session_unref(s);
 }
 
-static void ascii_read_cb(io_op *op, int res)
+static void read_cb(io_op *op, int res)
 {
     core_session *s = op->ctx;
     core_xfer *x = &s->x;
@@ -247,7 +327,11 @@ static void ascii_read_cb(io_op *op, int res)
     } else if (res < 0) {
         xfer_finish(s, FTP_E_IO);
     } else if (res == 0) {
-        xfer_finish(s, FTP_OK);
+        end_payload(s);
+    } else if (!(x->flags & FTP_XF_ASCII)) {
+        x->offset += (uint64_t)res;
+        x->bytes += (uint64_t)res;
+        write_payload(s, x->rbuf, (size_t)res, NULL);
     } else {
         size_t n = (size_t)res;
         uint8_t *outb = malloc(2 * n);
@@ -255,7 +339,7 @@ static void ascii_read_cb(io_op *op, int res)
             xfer_finish(s, FTP_E_IO);
         } else {
             size_t o = 0;
-            for (size_t i = 0; i < n; i++) {
+            for (size_t i = 0; i < n; i++) { /* LF → CRLF, an existing CRLF kept */
                 uint8_t ch = x->rbuf[i];
                 if (ch == '\n' && !x->ascii_cr) outb[o++] = '\r';
                 outb[o++] = ch;
@@ -263,19 +347,19 @@ static void ascii_read_cb(io_op *op, int res)
             }
             x->offset += n;
             x->bytes += o;
-            if (io_conn_send_owned(&x->conn, outb, o, free) < 0) xfer_finish(s, FTP_E_RESET);
+            write_payload(s, outb, o, outb);
         }
     }
     core_session_unref(s);
 }
 
-static void ascii_read_next(core_session *s)
+static void read_next(core_session *s)
 {
     core_xfer *x = &s->x;
-    if (x->file_op.inflight) return;
+    if (x->file_op.inflight || x->finishing) return;
     core_session_ref(s);
     x->file_op.ctx = s;
-    io_read(s->w, &x->file_op, x->file_fd, x->rbuf, s->srv->cfg->send_chunk, x->offset, ascii_read_cb);
+    io_read(s->w, &x->file_op, x->file_fd, x->rbuf, s->srv->cfg->send_chunk, x->offset, read_cb);
 }
 
 static void list_done_cb(io_op *op, int res)
@@ -288,33 +372,24 @@ static void list_done_cb(io_op *op, int res)
     } else if (res < 0) {
         xfer_finish(s, core_status_from_errno(res));
     } else if (j->text.len == 0) {
-        xfer_finish(s, FTP_OK);
+        end_payload(s);
     } else {
         size_t len = j->text.len;
         void *p = j->text.p;
         j->text.p = NULL; j->text.len = j->text.cap = 0;
         x->bytes = len;
-        if (io_conn_send_owned(&x->conn, p, len, free) < 0) xfer_finish(s, FTP_E_RESET);
+        if (write_payload(s, p, len, p) == 0 && io_conn_queued(&x->conn) == 0) end_payload(s);
     }
     core_session_unref(s);
 }
 
-static void attach_data(core_session *s, int fd)
+static void start_payload(core_session *s)
 {
     core_xfer *x = &s->x;
-    if (x->timer.inflight) io_op_cancel(&x->timer);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* short listings go out at once */
-    io_conn_init(&x->conn, s->w, fd, &data_handler, s);
-    x->conn_open = true;
-    x->progress_bytes = 0;
-    x->progress_ms = io_worker_now_ms(s->w);
-    core_session_ref(s); /* released in data_on_closed */
     const core_config *cfg = s->srv->cfg;
-
-    if (x->kind == FTP_XFER_RETR && !(x->flags & FTP_XF_ASCII)) {
+    if (x->kind == FTP_XFER_RETR && !(x->flags & FTP_XF_ASCII) && (!x->tls || x->ktls_tx)) {
         uint64_t len = x->size > x->offset ? x->size - x->offset : 0;
-        if (len == 0) { xfer_finish(s, FTP_OK); return; }
+        if (len == 0) { end_payload(s); return; }
         core_session_ref(s);
         x->send_op.ctx = s;
         int rc = io_conn_sendfile(&x->conn, x->file_fd, x->offset, len, &x->send_op, sendfile_cb);
@@ -322,7 +397,7 @@ static void attach_data(core_session *s, int fd)
     } else if (x->kind == FTP_XFER_RETR) {
         x->rbuf = malloc(cfg->send_chunk);
         if (!x->rbuf) { xfer_finish(s, FTP_E_IO); return; }
-        ascii_read_next(s);
+        read_next(s);
     } else if (x->is_dir && !(x->flags & FTP_XF_LIST_DIR)) {
         x->job = core_list_job_new(x->file_fd, x->kind, x->flags, s->eng.perms, s->eng.mlst_facts,
                                    cfg->list_max_entries, s->srv->root.fd, x->rel);
@@ -339,9 +414,30 @@ static void attach_data(core_session *s, int fd)
         core_list_format_one(&b, x->kind, x->flags, x->name, &st, s->eng.perms, s->eng.mlst_facts,
                              (int64_t)time(NULL));
         x->bytes = b.len;
-        if (b.len == 0 || b.failed) { ftp_buf_free(&b); xfer_finish(s, b.failed ? FTP_E_IO : FTP_OK); return; }
-        if (io_conn_send_owned(&x->conn, b.p, b.len, free) < 0) xfer_finish(s, FTP_E_RESET);
+        if (b.failed) { ftp_buf_free(&b); xfer_finish(s, FTP_E_IO); return; }
+        if (b.len == 0) { ftp_buf_free(&b); end_payload(s); return; }
+        if (write_payload(s, (const uint8_t *)b.p, b.len, b.p) == 0 && io_conn_queued(&x->conn) == 0)
+            end_payload(s);
     }
+}
+
+static void attach_data(core_session *s, int fd)
+{
+    core_xfer *x = &s->x;
+    if (x->timer.inflight) io_op_cancel(&x->timer);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* short listings go out at once */
+    io_conn_init(&x->conn, s->w, fd, &data_handler, s);
+    x->conn_open = true;
+    x->progress_bytes = 0;
+    x->progress_ms = io_worker_now_ms(s->w);
+    core_session_ref(s); /* released in data_on_closed */
+    if (!x->protect) { start_payload(s); return; }
+    /* PROT P: the FTP client is the TLS client whichever side connected (RFC 4217). */
+    x->tls = tls_conn_new(s->srv->tls);
+    if (!x->tls) { xfer_finish(s, FTP_E_TLS); return; }
+    if (tls_ctx_ktls_available(s->srv->tls)) tls_conn_attach_fd(x->tls, fd, TLS_KTLS_DIR_TX);
+    if (io_conn_recv_start(&x->conn) < 0) xfer_finish(s, FTP_E_TLS);
 }
 
 static void data_timer_cb(io_op *op, int res)
@@ -402,11 +498,9 @@ void core_xfer_start(core_session *s, const ftp_action *a)
     x->mode = a->data_mode;
     x->active_addr = a->addr;
     x->flags = a->flags | (x->flags & FTP_XF_ASCII);
+    x->protect = a->protect;
     if (x->finishing) return;
-    if (a->protect) { /* PROT P needs the TLS layer (FTPS issue); the engine only offers PROT with TLS */
-        xfer_finish(s, FTP_E_TLS);
-        return;
-    }
+    if (x->protect && !s->srv->tls) { xfer_finish(s, FTP_E_TLS); return; }
     if (x->mode == FTP_DATA_ACTIVE) {
         start_active(s);
     } else if (x->ready_fd >= 0) {
@@ -464,6 +558,8 @@ static void xfer_check_done(core_session *s)
     if (x->file_fd >= 0) { io_close(s->w, NULL, x->file_fd, NULL); x->file_fd = -1; }
     free(x->rbuf); x->rbuf = NULL;
     if (x->job) { core_list_job_free(x->job); x->job = NULL; }
+    if (x->tls) { tls_conn_free(x->tls); x->tls = NULL; }
+    x->tls_ready = x->tls_closing = x->ktls_tx = x->protect = false;
     x->active = false;
     x->started = false;
     s->last_activity_ms = io_worker_now_ms(s->w); /* the idle clock restarts after a transfer */

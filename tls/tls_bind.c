@@ -1,6 +1,7 @@
 /* tls_bind.c — data-channel session binding (FTPS digest §3): every session ticket issued on a
  * control connection carries that connection's random token as ticket appdata (TLS 1.2 and 1.3);
- * a cached TLS 1.2 session (session-ID resumption) carries it too. A data connection passes only
+ * a cached TLS 1.2 session (session-ID resumption) carries it too, and so do the tickets issued on
+ * a data connection that resumed such a session. A data connection passes only
  * when it resumed a session whose appdata equals its control connection's token.
  * Must not: refuse tickets itself (the decrypt callback accepts any ticket it can decrypt; the
  * decision and its FTP reply belong to the session driver), or know what a control connection is
@@ -15,12 +16,18 @@ static int gen_cb(SSL *s, void *arg)
 {
     (void)arg;
     tls_conn *c = tls_conn_from_ssl(s);
-    if (c == NULL || !c->bound)
-        return 1; /* not a control connection: a resumed session keeps the appdata it had */
     SSL_SESSION *sess = SSL_get0_session(s);
-    if (sess == NULL)
+    if (c == NULL || sess == NULL)
         return 1;
-    return SSL_SESSION_set1_ticket_appdata(sess, c->token, sizeof c->token) == 1;
+    const uint8_t *token = NULL;
+    if (c->bound)
+        token = c->token; /* a control connection */
+    else if (c->resumed_seen && c->resumed_len == TLS_TOKEN_LEN)
+        token = c->resumed_token; /* a data connection: its new tickets stay bound to the same
+                                     control connection (clients resume the newest ticket) */
+    if (token == NULL)
+        return 1;
+    return SSL_SESSION_set1_ticket_appdata(sess, token, TLS_TOKEN_LEN) == 1;
 }
 
 /* OpenSSL calls this after trying to decrypt a ticket the client offered. */
@@ -45,7 +52,11 @@ static SSL_TICKET_RETURN dec_cb(SSL *s, SSL_SESSION *ss, const unsigned char *ke
                     memcpy(c->resumed_token, data, len);
             }
         }
-        return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+        /* TLS 1.3 clients use a ticket once (RFC 8446 C.4): renew, so that every resumed data
+         * connection hands out a fresh ticket and the client never runs out */
+        if (status == SSL_TICKET_SUCCESS_RENEW || SSL_version(s) == TLS1_3_VERSION)
+            return SSL_TICKET_RETURN_USE_RENEW;
+        return SSL_TICKET_RETURN_USE;
     }
     case SSL_TICKET_NONE:
     case SSL_TICKET_EMPTY:

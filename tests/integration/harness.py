@@ -32,6 +32,7 @@ SCRIPT_HARD_TIMEOUT = 280.0   # ctest's TIMEOUT is 300: fail (and clean up) befo
 START_DEADLINE = 10.0         # seconds for the control port to start accepting
 
 BIG_SIZE = 5 * 1024 * 1024
+LOG_LEVEL = os.environ.get("RINGFTPD_TEST_LOG_LEVEL", "debug")   # the log is shown when a test fails
 
 _servers = []          # every Server started by this process, for cleanup and failure logs
 _tmpdirs = []          # every temporary directory made here, removed at exit
@@ -122,7 +123,7 @@ class Server:
     def argv(self):
         return [BIN, "--root", self.root, "--listen", "127.0.0.1", "--port", str(self.port),
                 "--implicit-port", "0", "--pasv-ports", "%d-%d" % (self.pasv_lo, self.pasv_hi),
-                "--anonymous", "--threads", "2"] + self.extra
+                "--anonymous", "--threads", "2", "--log-level", LOG_LEVEL] + self.extra
 
     def start(self):
         last = ""

@@ -393,14 +393,29 @@ def test_pasv_ports_random():
     """Passive ports are drawn at random in the range, not handed out in sequence (RFC 2577)."""
     s = srv()
     ports = []
-    for _ in range(3):
+    for _ in range(10):
         with ctl() as c:
-            for _ in range(4):
-                host, port = c.pasv()
-                assert s.pasv_lo <= port <= s.pasv_hi, "port %d outside %d-%d" % (port, s.pasv_lo, s.pasv_hi)
-                ports.append(port)
+            host, port = c.pasv()
+            assert s.pasv_lo <= port <= s.pasv_hi, "port %d outside %d-%d" % (port, s.pasv_lo, s.pasv_hi)
+            ports.append(port)
     steps = {b - a for a, b in zip(ports, ports[1:])}
     assert len(set(ports)) >= 6 and steps != {1}, "predictable passive ports: %s" % ports
+
+
+def test_pasv_twice():
+    """A second PASV/EPSV replaces the first listener (clients re-issue PASV after errors)."""
+    want = harness.read_file(srv().root, "README.txt")
+    with ctl() as c:
+        c.expect("TYPE I", 200)
+        c.pasv()
+        c.pasv()
+        c.epsv()
+        host, port = c.pasv()
+        d = socket.create_connection(("127.0.0.1", port), timeout=10)
+        r = c.cmd("RETR README.txt")
+        assert r.code in (125, 150), r
+        assert harness.recv_all(d) == want
+        assert c.reply().code == 226
 
 
 # --- timers ----------------------------------------------------------------------------------------
@@ -417,7 +432,11 @@ def test_idle_timeout():
 
 
 def test_idle_timer_spares_transfers():
-    """A transfer that lasts longer than --idle-timeout 2 is not cut by the idle timer."""
+    """With --idle-timeout 2, a 3.6 s transfer is not cut, and idle time counts from its end.
+
+    The transfer is read slowly until 3.6 s after RETR, then drained; NOOP follows at 4.3 s after
+    RETR, i.e. ~0.6 s after the transfer ended: a server that measures idle time from the last
+    command (RETR) instead of from the end of the transfer closes the session at 4.0 s."""
     srv_t = timers()
     want = harness.read_file(srv_t.root, "big.bin")
     with ctl(srv_t) as c:
@@ -425,15 +444,16 @@ def test_idle_timer_spares_transfers():
         host, port = c.pasv()
         d = socket.create_connection(("127.0.0.1", port), timeout=10)
         d.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        t0 = time.monotonic()
         r = c.cmd("RETR big.bin")
         assert r.code in (125, 150), r
         got = bytearray()
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 4.0:       # trickle: ~4 s of slow reading
+        while time.monotonic() - t0 < 3.6:       # trickle
             chunk = d.recv(16384)
             assert chunk, "data connection closed after %d bytes (idle timer during transfer?)" % len(got)
             got += chunk
             time.sleep(0.05)
+        assert len(got) < len(want), "transfer ended before the trickle did; test needs a bigger file"
         d.settimeout(20)
         while True:
             chunk = d.recv(1 << 20)
@@ -442,9 +462,13 @@ def test_idle_timer_spares_transfers():
             got += chunk
         d.close()
         final = c.reply()
+        t_end = time.monotonic() - t0
         assert final.code == 226, "slow transfer ended with %r" % final.text
         assert bytes(got) == want, "slow transfer got %d bytes" % len(got)
-        c.expect("NOOP", 200)
+        time.sleep(max(0.0, 4.3 - (time.monotonic() - t0)))
+        r = c.cmd("NOOP")
+        assert r.code == 200, ("NOOP %.1f s after RETR, %.1f s after the transfer ended (idle timeout 2 s) "
+                               "got %r" % (time.monotonic() - t0, time.monotonic() - t0 - t_end, r.text))
 
 
 def test_login_timeout():
