@@ -113,7 +113,7 @@ static const core_flag core_flags[] = {
             "size of each provided receive buffer"),
     F_UINT ("recv-buffers", recv_buf_count, "1024", "N", 16, 32768, CF_POW2, G_RUN,
             "provided receive buffers per worker"),
-    F_UINT ("send-chunk", send_chunk, "262144", "BYTES", 4096, 16777216, 0, G_RUN,
+    F_UINT ("send-chunk", send_chunk, "65536", "BYTES", 4096, 16777216, 0, G_RUN,
             "read size for transfers that cannot splice (ASCII, TLS without kTLS)"),
     F_UINT ("backlog", listen_backlog, "1024", "N", 1, 65535, 0, G_RUN,
             "listen(2) backlog of each listening socket"),

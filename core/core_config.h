@@ -37,7 +37,7 @@ typedef struct core_config {
     unsigned ring_entries;             /* --ring-entries N (4096) */
     unsigned recv_buf_size;            /* --recv-buffer-size BYTES (16384) */
     unsigned recv_buf_count;           /* --recv-buffers N (1024) */
-    unsigned send_chunk;               /* --send-chunk BYTES (262144): ASCII/TLS read size */
+    unsigned send_chunk;               /* --send-chunk BYTES (65536): ASCII/TLS read size */
     unsigned listen_backlog;           /* --backlog N (1024) */
     /* limits and timers */
     unsigned line_max;                 /* --line-max BYTES (4096) */

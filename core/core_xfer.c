@@ -331,7 +331,10 @@ static void read_cb(io_op *op, int res)
     } else if (!(x->flags & FTP_XF_ASCII)) {
         x->offset += (uint64_t)res;
         x->bytes += (uint64_t)res;
-        write_payload(s, x->rbuf, (size_t)res, NULL);
+        /* Overlap: read the next piece while at most one piece waits to be sent. */
+        if (write_payload(s, x->rbuf, (size_t)res, NULL) == 0 &&
+            io_conn_queued(&x->conn) <= s->srv->cfg->send_chunk + 1024u)
+            read_next(s);
     } else {
         size_t n = (size_t)res;
         uint8_t *outb = malloc(2 * n);

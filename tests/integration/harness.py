@@ -4,7 +4,11 @@ Owns: picking free control ports and passive ranges on 127.0.0.1, starting build
 temporary root, waiting (bounded) until it accepts, capturing its stderr to a file (printed when a
 test fails), stopping it by PID (SIGTERM, then SIGKILL) however the script ends, a per-script
 watchdog, the demo tree every client test serves (make_tree), sha256 helpers, skip() → exit 77,
-and the tiny runner that prints "N passed, N failed". Must not: listen or connect anywhere but
+and the tiny runner that prints "N passed, N failed"; for FTPS: an optional implicit port
+(reserved with its L-1 neighbour free), tls=True (serve tests/certs/chain.pem + leaf.key, clients
+trust tests/certs/ca.crt), client TLS contexts, a TLS control client (explicit upgrade after 234
+on the same socket, implicit wrap from the first byte, unwrap() for close_notify, re-wrap after
+REIN) and protected data transfers in passive and active mode. Must not: listen or connect anywhere but
 127.0.0.1/127.0.0.2/::1, sleep for fixed durations beyond short poll intervals, or touch files
 outside the temporary directories it creates.
 """
@@ -17,6 +21,7 @@ import random
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -30,6 +35,11 @@ BIN = os.environ.get("RINGFTPD_BIN") or os.path.join(SRC, "build", "ringftpd")
 SERVER_HARD_TIMEOUT = 240.0   # a server never outlives this, whatever the test does
 SCRIPT_HARD_TIMEOUT = 280.0   # ctest's TIMEOUT is 300: fail (and clean up) before it kills us
 START_DEADLINE = 10.0         # seconds for the control port to start accepting
+
+CERTS_DIR = os.path.join(SRC, "tests", "certs")
+CA_FILE = os.path.join(CERTS_DIR, "ca.crt")          # what clients trust
+CERT_FILE = os.path.join(CERTS_DIR, "chain.pem")     # leaf (CN=localhost, SAN 127.0.0.1, ::1) + intermediate
+KEY_FILE = os.path.join(CERTS_DIR, "leaf.key")
 
 BIG_SIZE = 5 * 1024 * 1024
 LOG_LEVEL = os.environ.get("RINGFTPD_TEST_LOG_LEVEL", "debug")   # the log is shown when a test fails
@@ -86,6 +96,17 @@ def _port_free(port, host="127.0.0.1"):
         s.close()
 
 
+def implicit_port_pair(avoid=()):
+    """A port Q > 1024 with Q and Q-1 both free now (Q-1: the implicit active-mode source port)."""
+    for _ in range(100):
+        q = random.randint(20001, 60999)
+        if q in avoid or q - 1 in avoid:
+            continue
+        if _port_free(q) and _port_free(q - 1):
+            return q
+    return free_port()
+
+
 def pasv_range(count=200):
     """A (lo, hi) range of count ports, base random in 20000-60000, sampled ports free now."""
     for _ in range(50):
@@ -107,10 +128,13 @@ class ServerError(Exception):
 class Server:
     """One running ringftpd. Use start_server(); stop() is idempotent and also runs at exit."""
 
-    def __init__(self, root, args, pasv_count):
+    def __init__(self, root, args, pasv_count, tls=False, implicit=False):
         self.root = root
         self.extra = list(args)
         self.pasv_count = pasv_count
+        self.tls = tls                  # serve tests/certs/chain.pem (clients trust CA_FILE)
+        self.implicit = implicit        # reserve and serve an implicit FTPS port
+        self.implicit_port = None
         self.proc = None
         self.port = None
         self.pasv_lo = self.pasv_hi = None
@@ -121,9 +145,11 @@ class Server:
         self.reported = set()           # sanitizer markers already blamed on a test
 
     def argv(self):
+        tls = ["--cert", CERT_FILE, "--key", KEY_FILE] if self.tls else []
         return [BIN, "--root", self.root, "--listen", "127.0.0.1", "--port", str(self.port),
-                "--implicit-port", "0", "--pasv-ports", "%d-%d" % (self.pasv_lo, self.pasv_hi),
-                "--anonymous", "--threads", "2", "--log-level", LOG_LEVEL] + self.extra
+                "--implicit-port", str(self.implicit_port or 0),
+                "--pasv-ports", "%d-%d" % (self.pasv_lo, self.pasv_hi),
+                "--anonymous", "--threads", "2", "--log-level", LOG_LEVEL] + tls + self.extra
 
     def start(self):
         last = ""
@@ -132,6 +158,10 @@ class Server:
             self.pasv_lo, self.pasv_hi = pasv_range(self.pasv_count)
             if self.pasv_lo <= self.port <= self.pasv_hi:
                 continue
+            if self.implicit:
+                self.implicit_port = implicit_port_pair(avoid=(self.port, self.port - 1))
+                if self.pasv_lo - 1 <= self.implicit_port <= self.pasv_hi + 1:
+                    continue
             self.logpath = os.path.join(self.logdir, "server-%d.log" % attempt)
             logf = open(self.logpath, "wb")
             try:
@@ -144,7 +174,7 @@ class Server:
             self._killer = threading.Timer(SERVER_HARD_TIMEOUT, self._hard_kill)
             self._killer.daemon = True
             self._killer.start()
-            if self._wait_ready():
+            if self._wait_ready() and (not self.implicit or self._wait_accepting(self.implicit_port)):
                 return self
             last = self.log_text()
             self.stop(quiet=True)
@@ -171,6 +201,21 @@ class Server:
                 pass
             finally:
                 s.close()
+            return True
+        return False
+
+    def _wait_accepting(self, port):
+        """The implicit listener accepts (connect and close at once: no handshake attempted)."""
+        deadline = time.monotonic() + START_DEADLINE
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=1.0)
+            except OSError:
+                time.sleep(0.02)
+                continue
+            s.close()
             return True
         return False
 
@@ -226,15 +271,24 @@ class Server:
     def url(self, path=""):
         return "ftp://127.0.0.1:%d/%s" % (self.port, path.lstrip("/"))
 
+    def ftps_url(self, path=""):
+        """URL of the implicit FTPS port (curl, lftp and wget read ftps:// as implicit)."""
+        assert self.implicit_port, "server started without implicit=True"
+        return "ftps://127.0.0.1:%d/%s" % (self.implicit_port, path.lstrip("/"))
 
-def start_server(root=None, args=(), pasv_count=200, tree=True):
-    """Start ringftpd on a fresh root (made with make_tree unless tree=False or root given)."""
+
+def start_server(root=None, args=(), pasv_count=200, tree=True, tls=False, implicit=False):
+    """Start ringftpd on a fresh root (made with make_tree unless tree=False or root given).
+
+    tls=True serves tests/certs/chain.pem with leaf.key (clients verify with CA_FILE);
+    implicit=True also reserves a free implicit FTPS port Q (Q-1 free too) → server.implicit_port.
+    """
     require_binary()
     if root is None:
         root = mkdtemp("ringftpd-root-")
         if tree:
             make_tree(root)
-    return Server(root, args, pasv_count).start()
+    return Server(root, args, pasv_count, tls=tls, implicit=implicit).start()
 
 
 def _cleanup():
@@ -496,6 +550,214 @@ def recv_all(sock, timeout=30.0, limit=1 << 30):
             raise AssertionError("data connection sent more than %d bytes" % limit)
     sock.close()
     return bytes(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS clients: contexts, a TLS control connection, protected data transfers
+
+def client_context(verify=True, alpn=None, min_version=None, max_version=None):
+    """An ssl client context trusting CA_FILE (or verifying nothing), optional ALPN list and
+    protocol bounds (ssl.TLSVersion.TLSv1_2 / TLSv1_3)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if verify:
+        ctx.load_verify_locations(CA_FILE)
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if alpn is not None:
+        ctx.set_alpn_protocols(list(alpn))
+    if min_version is not None:
+        ctx.minimum_version = min_version
+    if max_version is not None:
+        ctx.maximum_version = max_version
+    return ctx
+
+
+class TlsCtl(Ctl):
+    """A control connection that can run TLS on its socket.
+
+    implicit=True: TLS handshake from the first byte, then the greeting is read. Otherwise the
+    greeting is read in clear and auth() sends AUTH, expects 234 and upgrades the same socket.
+    unwrap() exchanges close_notify and returns to the clear TCP socket (CCC, REIN); handshake()
+    starts TLS again on that socket (REIN on an implicit session). self.tls tells which it is.
+    """
+
+    def __init__(self, port, implicit=False, ctx=None, host="127.0.0.1", server_hostname="localhost",
+                 timeout=10.0, greeting=True):
+        self.ctx = ctx or client_context()
+        self.server_hostname = server_hostname
+        self.implicit = implicit
+        Ctl.__init__(self, port, host=host, timeout=timeout, greeting=False)
+        if implicit:
+            self.handshake()
+        self.greeting = self.reply() if greeting else None
+
+    @property
+    def tls(self):
+        return isinstance(self.sock, ssl.SSLSocket)
+
+    @property
+    def session(self):
+        """The TLS session to resume on data connections (read a reply first on TLS 1.3)."""
+        return self.sock.session if self.tls else None
+
+    def handshake(self, ctx=None):
+        """Start TLS (as client) on the current clear socket; raises ssl.SSLError on refusal."""
+        assert not self.tls, "already TLS"
+        assert not self.buf, "clear bytes %r arrived before the TLS handshake" % self.buf[:200]
+        self.sock = (ctx or self.ctx).wrap_socket(self.sock, server_hostname=self.server_hostname)
+        return self.sock
+
+    def auth(self, mech="TLS", ctx=None):
+        """AUTH mech → 234, then the handshake on the same socket. Returns the 234 reply."""
+        r = self.expect("AUTH " + mech, 234)
+        self.handshake(ctx)
+        return r
+
+    def unwrap(self):
+        """Send our close_notify and wait for the server's; back to the clear socket."""
+        assert self.tls, "not TLS"
+        assert not self.buf, "unread plaintext %r before close_notify" % self.buf[:200]
+        timeout = self.sock.gettimeout()
+        s = self.sock.unwrap()           # the SSLSocket itself, without its TLS object
+        family = s.family
+        self.sock = socket.socket(family, socket.SOCK_STREAM, fileno=s.detach())
+        self.sock.settimeout(timeout)
+        return self.sock
+
+    def tls_login(self, mech="TLS", user="anonymous", password="test@example.org"):
+        """Explicit: AUTH, PBSZ 0, PROT P, login (implicit: login only)."""
+        if not self.tls:
+            self.auth(mech)
+        self.login(user, password)
+        if not self.implicit:
+            self.expect("PBSZ 0", 200)
+            self.expect("PROT P", 200)
+        return self
+
+    def data(self, command, mode="pasv", protect=True, session="own", ctx=None, timeout=20.0):
+        """One transfer command with its data connection; see Transfer. session: "own" (this
+        control connection's current session), None (no resumption) or an ssl.SSLSession."""
+        return Transfer(self, command, mode, protect, session, ctx, timeout).run()
+
+
+class Transfer:
+    """RETR/LIST/NLST/MLSD on a TlsCtl (or plain Ctl with protect=False).
+
+    mode "pasv" | "epsv" | "port" | "eprt". Order as real clients do it: open (or announce) the data
+    connection, send the command, read 125/150, accept (active), then the TLS handshake as client.
+    Results: prelim (Reply or None), final (Reply), data (bytes or None), tls_error (exception of
+    the data handshake/read or None), close_notify (True when the data stream ended with the
+    server's close_notify), peer (address the server's data connection came from, active mode),
+    reused (the data TLS session was a resumption).
+    """
+
+    def __init__(self, ctl, command, mode, protect, session, ctx, timeout):
+        self.ctl, self.command, self.mode, self.protect = ctl, command, mode, protect
+        self.session = session
+        self.ctx = ctx
+        self.timeout = timeout
+        self.prelim = self.final = self.data = self.tls_error = self.peer = None
+        self.close_notify = False
+        self.reused = None
+        self.version = None
+
+    def _wrap(self, raw):
+        ctl = self.ctl
+        ctx = self.ctx or ctl.ctx
+        sess = ctl.session if self.session == "own" else self.session
+        # suppress_ragged_eofs=False: recv() returns b"" only at close_notify; a TCP EOF without
+        # it raises SSLEOFError (a truncated stream).
+        s = ctx.wrap_socket(raw, server_hostname=ctl.server_hostname, session=sess,
+                            suppress_ragged_eofs=False)
+        self.reused = s.session_reused
+        self.version = s.version()
+        return s
+
+    def _read(self, s):
+        s.settimeout(self.timeout)
+        out = bytearray()
+        while True:
+            try:
+                chunk = s.recv(1 << 20)
+            except ssl.SSLZeroReturnError:
+                chunk = b""
+            if not chunk:
+                if isinstance(s, ssl.SSLSocket):
+                    self.close_notify = True
+                    try:
+                        s.unwrap()          # answer with ours, as ftplib does
+                    except (ssl.SSLError, OSError):
+                        pass
+                break
+            out += chunk
+        return bytes(out)
+
+    def run(self):
+        ctl = self.ctl
+        listener = data = None
+        try:
+            if self.mode in ("pasv", "epsv"):
+                if self.mode == "pasv":
+                    host, port = ctl.pasv()
+                else:
+                    host, port = "127.0.0.1", ctl.epsv()
+                data = socket.create_connection((host, port), timeout=self.timeout)
+            else:
+                listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                listener.bind(("127.0.0.1", 0))
+                listener.listen(1)
+                listener.settimeout(self.timeout)
+                lp = listener.getsockname()[1]
+                if self.mode == "port":
+                    ctl.expect("PORT 127,0,0,1,%d,%d" % (lp >> 8, lp & 255), 200)
+                else:
+                    ctl.expect("EPRT |1|127.0.0.1|%d|" % lp, 200)
+            self.prelim = ctl.cmd(self.command)
+            if self.prelim.code not in (125, 150):
+                self.final, self.prelim = self.prelim, None
+                return self
+            if listener is not None:
+                data, self.peer = listener.accept()
+            if self.protect:
+                try:
+                    data.settimeout(self.timeout)
+                    data = self._wrap(data)
+                    self.data = self._read(data)
+                except (ssl.SSLError, OSError) as e:
+                    self.tls_error = e
+            else:
+                self.data = self._read(data)
+            try:
+                data.close()
+            except OSError:
+                pass
+            data = None
+            self.final = ctl.reply()
+            return self
+        finally:
+            if data is not None:
+                data.close()
+            if listener is not None:
+                listener.close()
+
+    def __repr__(self):
+        return ("Transfer(%r, prelim=%r, final=%r, bytes=%s, tls_error=%r, close_notify=%s)"
+                % (self.command, self.prelim, self.final, None if self.data is None else len(self.data),
+                   self.tls_error, self.close_notify))
+
+
+def raw_silence(port, wait=1.0, host="127.0.0.1"):
+    """Connect to port, send nothing, return whatever the server sent within wait seconds
+    (b"" if nothing) and the still-open socket."""
+    s = socket.create_connection((host, port), timeout=wait + 5.0)
+    s.settimeout(wait)
+    got = b""
+    try:
+        got = s.recv(4096)
+    except socket.timeout:
+        pass
+    return got, s
 
 
 # ---------------------------------------------------------------------------------------------

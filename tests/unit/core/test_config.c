@@ -82,7 +82,7 @@ Test(config, defaults)
     cr_assert_eq(c.ring_entries, 4096);
     cr_assert_eq(c.recv_buf_size, 16384);
     cr_assert_eq(c.recv_buf_count, 1024);
-    cr_assert_eq(c.send_chunk, 262144);
+    cr_assert_eq(c.send_chunk, 65536);
     cr_assert_eq(c.listen_backlog, 1024);
     cr_assert_eq(c.line_max, 4096);
     cr_assert_eq(c.max_clients, 10000);
