@@ -54,6 +54,7 @@ int main(int argc, char **argv)
         if (sigwait(&set, &sig) != 0) continue;
         if (sig == SIGHUP) {
             core_log(CORE_LOG_INFO, "SIGHUP: configuration reload is not available in this release");
+            core_stats_log(&srv.stats);
             continue;
         }
         core_log(CORE_LOG_INFO, "signal %d: stopping", sig);
@@ -61,6 +62,7 @@ int main(int argc, char **argv)
     }
     core_server_stop(&srv);
     core_server_destroy(&srv);
+    core_stats_log(&srv.stats);
     core_config_free(&cfg);
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "core_config.h"
+#include "core_stats.h"
 #include "ftp_engine.h"
 #include "io.h"
 #include "tls.h"
@@ -62,6 +63,7 @@ struct core_server {
     unsigned n_workers;
     core_worker *workers;
     atomic_uint clients;     /* control connections open, all workers */
+    core_stats stats;
     pthread_mutex_t ip_lock;
     core_ip_count *ip_buckets[CORE_IP_BUCKETS];
 };

@@ -161,6 +161,7 @@ static void ctrl_tls_input(core_session *s, const uint8_t *data, size_t len)
             if (!s->closing) start_close(s);
             return;
         }
+        CORE_COUNT(&s->srv->stats, tls_control);
         core_slog(CORE_LOG_INFO, s->tag, "control TLS: %s %s%s", tls_conn_version(t), tls_conn_cipher(t),
                   tls_conn_session_reused(t) ? " (resumed)" : "");
         ftp_event ev = { .kind = FTP_EV_TLS_UP };
@@ -605,6 +606,7 @@ void core_session_accept(core_worker *wk, int fd, bool implicit)
         core_slog(CORE_LOG_WARN, tag, "connection refused: %s limit reached",
                   now_clients > srv->cfg->max_clients ? "max-clients" : "max-per-ip");
         atomic_fetch_sub(&srv->clients, 1);
+        CORE_COUNT(&srv->stats, refused);
         if (!implicit) {
             static const char msg[] = "421 Too many connections, try again later\r\n";
             ssize_t w = send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL); /* non-blocking */
@@ -616,6 +618,7 @@ void core_session_accept(core_worker *wk, int fd, bool implicit)
 
     core_session *s = calloc(1, sizeof(*s));
     if (!s) { core_server_release(srv, &peer); atomic_fetch_sub(&srv->clients, 1); close(fd); return; }
+    CORE_COUNT(&srv->stats, connections);
     s->srv = srv; s->wk = wk; s->w = wk->w;
     s->counted = true;
     s->peer = peer; s->local = local;

@@ -244,15 +244,21 @@ static void data_tls_input(core_session *s, const uint8_t *d, size_t n)
             return;
         }
         if (s->srv->cfg->require_tls_reuse && tls_conn_check_binding(x->tls, s->token) < 0) {
+            CORE_COUNT(&s->srv->stats, tls_binding_refused);
             core_slog(CORE_LOG_INFO, s->tag, "data connection refused: %s", tls_conn_error(x->tls));
             xfer_finish(s, FTP_E_TLS_NOT_RESUMED);
             return;
         }
         x->tls_ready = true;
         x->ktls_tx = tls_conn_ktls_tx(x->tls);
-        core_slog(CORE_LOG_DEBUG, s->tag, "data TLS: %s %s%s, kTLS %s", tls_conn_version(x->tls),
+        CORE_COUNT(&s->srv->stats, tls_data);
+        if (x->ktls_tx) CORE_COUNT(&s->srv->stats, ktls_tx);
+        if (tls_conn_ktls_rx(x->tls)) CORE_COUNT(&s->srv->stats, ktls_rx);
+        const char *note = tls_conn_ktls_note(x->tls);
+        core_slog(CORE_LOG_DEBUG, s->tag, "data TLS: %s %s%s, kTLS tx=%s rx=%s%s%s", tls_conn_version(x->tls),
                   tls_conn_cipher(x->tls), tls_conn_session_reused(x->tls) ? " (resumed)" : "",
-                  tls_conn_ktls_note(x->tls));
+                  x->ktls_tx ? "on" : "off", tls_conn_ktls_rx(x->tls) ? "on" : "off",
+                  note && *note ? ": " : "", note ? note : "");
         start_payload(s);
         return;
     }
@@ -567,6 +573,9 @@ static void xfer_check_done(core_session *s)
     x->started = false;
     s->last_activity_ms = io_worker_now_ms(s->w); /* the idle clock restarts after a transfer */
     ftp_event ev = { .kind = FTP_EV_XFER_DONE, .status = x->result, .bytes = x->bytes };
+    if (x->result == FTP_OK) CORE_COUNT(&s->srv->stats, transfers_ok);
+    else CORE_COUNT(&s->srv->stats, transfers_failed);
+    CORE_COUNT_N(&s->srv->stats, bytes_sent, x->bytes);
     core_slog(CORE_LOG_INFO, s->tag, "transfer %s: %llu bytes, status %d", x->name,
               (unsigned long long)x->bytes, (int)x->result);
     core_session_deliver(s, &ev);
