@@ -71,7 +71,8 @@ typedef struct core_xfer {
     bool protect;
     tls_conn *tls;
     bool tls_ready;          /* handshake done and binding checked */
-    bool tls_closing;        /* close_notify queued: finish when drained */
+    bool tls_closing;        /* close_notify queued: finish with close_status when drained */
+    ftp_status close_status;
     bool ktls_tx;            /* the kernel encrypts: file data may be spliced */
     uint64_t progress_bytes;   /* stall detection: bytes at the last progress */
     uint64_t progress_ms;      /* ... and when they changed */

@@ -219,15 +219,26 @@ static int write_payload(core_session *s, const uint8_t *p, size_t n, void *owne
     return 0;
 }
 
+/* End a protected connection cleanly: our close_notify, then finish with st once it is sent
+ * (a data connection closed without it looks truncated to the client: digest §3). */
+static void tls_close_then_finish(core_session *s, ftp_status st)
+{
+    core_xfer *x = &s->x;
+    if (x->tls && !x->tls_closing && tls_conn_shutdown(x->tls) == TLS_DONE) {
+        core_tls_flush(x->tls, &x->conn);
+        if (io_conn_queued(&x->conn) > 0) {
+            x->tls_closing = true;
+            x->close_status = st;
+            return;
+        }
+    }
+    xfer_finish(s, st);
+}
+
 /* All payload is queued: close_notify on a protected connection, then done once it is sent. */
 static void end_payload(core_session *s)
 {
-    core_xfer *x = &s->x;
-    if (x->tls && tls_conn_shutdown(x->tls) == TLS_DONE) {
-        core_tls_flush(x->tls, &x->conn);
-        if (io_conn_queued(&x->conn) > 0) { x->tls_closing = true; return; }
-    }
-    xfer_finish(s, FTP_OK);
+    tls_close_then_finish(s, FTP_OK);
 }
 
 static void data_tls_input(core_session *s, const uint8_t *d, size_t n)
@@ -246,7 +257,7 @@ static void data_tls_input(core_session *s, const uint8_t *d, size_t n)
         if (s->srv->cfg->require_tls_reuse && tls_conn_check_binding(x->tls, s->token) < 0) {
             CORE_COUNT(&s->srv->stats, tls_binding_refused);
             core_slog(CORE_LOG_INFO, s->tag, "data connection refused: %s", tls_conn_error(x->tls));
-            xfer_finish(s, FTP_E_TLS_NOT_RESUMED);
+            tls_close_then_finish(s, FTP_E_TLS_NOT_RESUMED);
             return;
         }
         x->tls_ready = true;
@@ -272,7 +283,7 @@ static void data_on_data(io_conn *c, const uint8_t *d, size_t n)
 {
     core_session *s = c->ctx;
     core_xfer *x = &s->x;
-    if (x->finishing || !x->tls) return;
+    if (x->finishing || !x->tls || x->tls_closing) return;
     data_tls_input(s, d, n);
 }
 
@@ -294,8 +305,9 @@ static void data_on_drained(io_conn *c)
 {
     core_session *s = c->ctx;
     core_xfer *x = &s->x;
-    if (x->finishing || !x->started || (x->tls && !x->tls_ready)) return;
-    if (x->tls_closing) { xfer_finish(s, FTP_OK); return; }
+    if (x->finishing || !x->started) return;
+    if (x->tls_closing) { xfer_finish(s, x->close_status); return; }
+    if (x->tls && !x->tls_ready) return;
     if (x->kind == FTP_XFER_RETR && x->rbuf) read_next(s);
     else if (x->kind != FTP_XFER_RETR && !x->pool_op.inflight) end_payload(s);
 }

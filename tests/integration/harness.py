@@ -158,10 +158,12 @@ class Server:
             self.pasv_lo, self.pasv_hi = pasv_range(self.pasv_count)
             if self.pasv_lo <= self.port <= self.pasv_hi:
                 continue
-            if self.implicit:
+            if self.implicit is True:
                 self.implicit_port = implicit_port_pair(avoid=(self.port, self.port - 1))
                 if self.pasv_lo - 1 <= self.implicit_port <= self.pasv_hi + 1:
                     continue
+            elif self.implicit:
+                self.implicit_port = int(self.implicit)     # a fixed port (e.g. 990)
             self.logpath = os.path.join(self.logdir, "server-%d.log" % attempt)
             logf = open(self.logpath, "wb")
             try:
@@ -281,7 +283,8 @@ def start_server(root=None, args=(), pasv_count=200, tree=True, tls=False, impli
     """Start ringftpd on a fresh root (made with make_tree unless tree=False or root given).
 
     tls=True serves tests/certs/chain.pem with leaf.key (clients verify with CA_FILE);
-    implicit=True also reserves a free implicit FTPS port Q (Q-1 free too) → server.implicit_port.
+    implicit=True also reserves a free implicit FTPS port Q (Q-1 free too) → server.implicit_port;
+    implicit=N (an int) serves implicit FTPS on port N exactly.
     """
     require_binary()
     if root is None:
@@ -605,8 +608,37 @@ class TlsCtl(Ctl):
         """Start TLS (as client) on the current clear socket; raises ssl.SSLError on refusal."""
         assert not self.tls, "already TLS"
         assert not self.buf, "clear bytes %r arrived before the TLS handshake" % self.buf[:200]
-        self.sock = (ctx or self.ctx).wrap_socket(self.sock, server_hostname=self.server_hostname)
+        # suppress_ragged_eofs=False: a TCP EOF without close_notify raises SSLEOFError.
+        self.sock = (ctx or self.ctx).wrap_socket(self.sock, server_hostname=self.server_hostname,
+                                                  suppress_ragged_eofs=False)
         return self.sock
+
+    def closed(self, timeout=5.0):
+        """True when the server ends the connection within timeout (close_notify or TCP EOF)."""
+        try:
+            return Ctl.closed(self, timeout)
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            return True
+
+    def close_notify_received(self, timeout=5.0):
+        """After QUIT (or any server-side close): True when the server's close_notify arrives
+        (SSL_shutdown completes), False on a bare TCP EOF or reset."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                self.buf += chunk
+        except ssl.SSLZeroReturnError:
+            pass
+        except (ssl.SSLEOFError, ConnectionResetError, BrokenPipeError):
+            return False
+        try:
+            self.sock.unwrap()
+        except (ssl.SSLError, OSError):
+            pass
+        return True
 
     def auth(self, mech="TLS", ctx=None):
         """AUTH mech → 234, then the handshake on the same socket. Returns the 234 reply."""
