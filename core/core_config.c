@@ -759,6 +759,15 @@ static void wrap(FILE *f, const char *text, size_t col, size_t indent)
     fputc('\n', f);
 }
 
+/* True when flag i is the first of its group in the table (groups are printed in table order). */
+static bool first_of_group(size_t i)
+{
+    for (size_t k = 0; k < i; k++)
+        if (strcmp(core_flags[k].group, core_flags[i].group) == 0)
+            return false;
+    return true;
+}
+
 void core_config_print_help(FILE *f)
 {
     size_t width = 0;
@@ -777,11 +786,7 @@ void core_config_print_help(FILE *f)
             RINGFTPD_VERSION);
     for (size_t i = 0; i < N_FLAGS; i++) {
         const core_flag *fl = &core_flags[i];
-        bool first = true;
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(core_flags[k].group, fl->group) == 0)
-                first = false;
-        if (!first)
+        if (!first_of_group(i))
             continue;
         fprintf(f, "\n%s:\n", fl->group);
         for (size_t j = i; j < N_FLAGS; j++) {
@@ -826,11 +831,7 @@ void core_config_print_markdown(FILE *f)
     char usage[96], acc[160];
     for (size_t i = 0; i < N_FLAGS; i++) {
         const core_flag *fl = &core_flags[i];
-        bool first = true;
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(core_flags[k].group, fl->group) == 0)
-                first = false;
-        if (!first)
+        if (!first_of_group(i))
             continue;
         fprintf(f, "\n## %s\n\n| Flag | Default | Accepted | Description |\n|---|---|---|---|\n", fl->group);
         for (size_t j = i; j < N_FLAGS; j++) {

@@ -402,8 +402,7 @@ static void meta_open_cb(io_op *op, int res)
     } else {
         core_session_ref(s);
         io_statx(s->w, &s->meta_op, s->meta_fd, "", AT_EMPTY_PATH,
-                 STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_MTIME |
-                     STATX_SIZE | STATX_INO,
+                 CORE_STATX_MASK,
                  &s->meta_sx, meta_statx_cb);
     }
     core_session_unref(s);

@@ -118,6 +118,10 @@ struct core_session {
     core_xfer x;
 };
 
+/* The metadata every statx of the driver asks for. */
+#define CORE_STATX_MASK (STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_MTIME | \
+                         STATX_SIZE | STATX_INO)
+
 void core_session_ref(core_session *s);
 /* Send everything a TLS connection has produced on conn (ciphertext, alerts, close_notify). */
 void core_tls_flush(tls_conn *t, io_conn *conn);

@@ -159,8 +159,7 @@ static void open_cb(io_op *op, int res)
     } else {
         core_session_ref(s);
         io_statx(s->w, &x->file_op, x->file_fd, "", AT_EMPTY_PATH,
-                 STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_MTIME |
-                     STATX_SIZE | STATX_INO,
+                 CORE_STATX_MASK,
                  &x->sx, open_statx_cb);
     }
     core_session_unref(s);
