@@ -297,6 +297,22 @@ int core_server_start(core_server *srv)
     return 0;
 }
 
+#define CORE_DRAIN_MS 2000 /* how long a stopping worker waits for its sessions' completions */
+
+/* Stop once every session has been freed (its cancelled operations have all completed, so no
+ * memory is left that only the kernel references), or when the deadline passes. */
+static void drain_cb(io_op *op, int res)
+{
+    core_worker *wk = op->ctx;
+    if (wk->n_sessions == 0 || io_worker_now_ms(wk->w) >= wk->drain_deadline_ms) {
+        if (wk->n_sessions > 0)
+            core_log(CORE_LOG_WARN, "worker %u: %u sessions still closing at exit", wk->index, wk->n_sessions);
+        io_worker_stop(wk->w);
+        return;
+    }
+    io_timer(wk->w, &wk->drain_op, 10, drain_cb);
+}
+
 static void stop_on_worker(void *arg)
 {
     core_worker *wk = arg;
@@ -305,7 +321,9 @@ static void stop_on_worker(void *arg)
         if (wk->accept_op[i].inflight) io_op_cancel(&wk->accept_op[i]);
     }
     core_session_close_all(wk);
-    io_worker_stop(wk->w);
+    wk->drain_deadline_ms = io_worker_now_ms(wk->w) + CORE_DRAIN_MS;
+    wk->drain_op.ctx = wk;
+    drain_cb(&wk->drain_op, 0);
 }
 
 void core_server_stop(core_server *srv)

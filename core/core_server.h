@@ -39,6 +39,8 @@ typedef struct core_worker {
     core_session *sessions;  /* doubly linked list of this worker's sessions */
     unsigned n_sessions;
     bool stopping;
+    io_op drain_op;          /* shutdown: wait (bounded) for the sessions' last completions */
+    uint64_t drain_deadline_ms;
 } core_worker;
 
 #define CORE_IP_BUCKETS 4096

@@ -23,7 +23,9 @@
 #include "core_net.h"
 #include "ftp_list.h"
 
-#define CORE_INPUT_MAX (64u * 1024u) /* control bytes held while the engine waits */
+#define CORE_INPUT_MAX (64u * 1024u)        /* control bytes held while the engine waits */
+#define CORE_REPLY_QUEUE_MAX (256u * 1024u) /* replies queued unsent: stop running commands */
+#define CORE_PUMP_ROUNDS 16                 /* engine input rounds per turn before yielding */
 
 enum { META_NONE = 0, META_STAT, META_DIR };
 
@@ -218,6 +220,7 @@ static void ctrl_on_drained(io_conn *c)
 {
     core_session *s = c->ctx;
     if (s->close_when_flushed) start_close(s);
+    else if (!s->closing && s->in_len > 0) pump(s); /* back-pressure released */
 }
 
 static void ctrl_on_closed(io_conn *c)
@@ -251,7 +254,6 @@ static void timer_cb(io_op *op, int res)
             core_slog(CORE_LOG_INFO, s->tag, "idle timeout");
             core_session_deliver(s, &ev);
         }
-        if (!s->closing) core_xfer_tick(s, now);
         if (!s->closing) arm_timer(s);
     }
     core_session_unref(s);
@@ -294,10 +296,27 @@ void core_session_deliver(core_session *s, const ftp_event *ev)
 }
 
 /* Run queued events and offer pending input until the engine waits or has nothing to do. */
+static void pump_later_cb(void *arg)
+{
+    core_session *s = arg;
+    s->pump_posted = false;
+    if (!s->closing) pump(s);
+    core_session_unref(s);
+}
+
+static void pump_later(core_session *s)
+{
+    if (s->pump_posted) return;
+    core_session_ref(s);
+    s->pump_posted = true;
+    if (io_worker_post(s->w, pump_later_cb, s) < 0) { s->pump_posted = false; core_session_unref(s); }
+}
+
 static void pump(core_session *s)
 {
     if (s->pumping) return;
     s->pumping = true;
+    unsigned rounds = 0;
     while (!s->closing && !ftp_engine_closed(&s->eng)) {
         if (s->evq_n > 0) {
             ftp_event ev = s->evq[0];
@@ -309,6 +328,10 @@ static void pump(core_session *s)
             continue;
         }
         if (s->in_len == 0) break;
+        /* Back-pressure: a client that does not read its replies gets no more commands run. */
+        if (io_conn_queued(&s->ctrl) > CORE_REPLY_QUEUE_MAX) break; /* ctrl_on_drained resumes */
+        /* Fairness: a long pipeline yields to the ring (other sessions, completions) now and then. */
+        if (rounds++ == CORE_PUMP_ROUNDS) { pump_later(s); break; }
         ftp_out_reset(&s->out);
         size_t used = ftp_engine_input(&s->eng, s->in, s->in_len, &s->out);
         if (used > 0) {

@@ -74,6 +74,7 @@ typedef struct core_xfer {
     bool tls_closing;        /* close_notify queued: finish with close_status when drained */
     ftp_status close_status;
     bool ktls_tx;            /* the kernel encrypts: file data may be spliced */
+    io_op tick;              /* once a second while the data connection is open: stall check */
     uint64_t progress_bytes;   /* stall detection: bytes at the last progress */
     uint64_t progress_ms;      /* ... and when they changed */
 } core_xfer;
@@ -101,6 +102,7 @@ struct core_session {
     ftp_event evq[4];        /* events produced synchronously while executing actions */
     unsigned evq_n;
     bool pumping;
+    bool pump_posted;        /* a pump continuation is queued on the worker */
 
     io_op timer;             /* login deadline / idle check */
     uint64_t last_activity_ms, login_deadline_ms;
@@ -139,8 +141,6 @@ void core_xfer_data_close(core_session *s);
 void core_xfer_open(core_session *s, const ftp_action *a, const char *path);
 void core_xfer_start(core_session *s, const ftp_action *a);
 void core_xfer_abort(core_session *s);
-/* Once a second during a transfer: abort it with FTP_E_TIMEOUT when no byte moved for --stall-timeout. */
-void core_xfer_tick(core_session *s, uint64_t now_ms);
 /* Teardown: cancel everything of the data channel (no event is delivered). */
 void core_xfer_teardown(core_session *s);
 

@@ -24,6 +24,7 @@
 
 static void xfer_finish(core_session *s, ftp_status st);
 static void xfer_check_done(core_session *s);
+static void tick_cb(io_op *op, int res);
 static void attach_data(core_session *s, int fd);
 
 void core_xfer_init(core_session *s)
@@ -36,13 +37,21 @@ void core_xfer_init(core_session *s)
 
 /* ---- passive listener ---- */
 
+/* Give the listener's fd and port back now (a client pipelining PASVs must not pile up
+ * listeners until the cancels complete); the ring keeps its own reference to the socket until
+ * the accept's last completion, which frees p. */
 static void pasv_close(core_session *s)
 {
     core_pasv *p = s->x.pasv;
     if (!p) return;
     s->x.pasv = NULL;
     p->detached = true;
-    io_op_cancel(&p->accept); /* the last completion frees p */
+    io_op_cancel(&p->accept);
+    if (p->fd >= 0) {
+        close(p->fd);
+        io_port_range_release(s->srv->ports, p->port);
+        p->fd = -1;
+    }
 }
 
 static void pasv_accept_cb(io_op *op, int res)
@@ -72,8 +81,10 @@ static void pasv_accept_cb(io_op *op, int res)
     }
     if (!op->more) {
         if (x->pasv == p) x->pasv = NULL;
-        close(p->fd);
-        io_port_range_release(s->srv->ports, p->port);
+        if (p->fd >= 0) {
+            close(p->fd);
+            io_port_range_release(s->srv->ports, p->port);
+        }
         free(p);
         core_session_unref(s);
     }
@@ -452,6 +463,9 @@ static void attach_data(core_session *s, int fd)
     x->progress_bytes = 0;
     x->progress_ms = io_worker_now_ms(s->w);
     core_session_ref(s); /* released in data_on_closed */
+    core_session_ref(s); /* the stall tick */
+    x->tick.ctx = s;
+    io_timer(s->w, &x->tick, 1000, tick_cb);
     if (!x->protect) { start_payload(s); return; }
     /* PROT P: the FTP client is the TLS client whichever side connected (RFC 4217). */
     x->tls = tls_conn_new(s->srv->tls);
@@ -538,7 +552,7 @@ void core_xfer_start(core_session *s, const ftp_action *a)
 
 /* ---- stall detection ---- */
 
-void core_xfer_tick(core_session *s, uint64_t now_ms)
+static void xfer_tick(core_session *s, uint64_t now_ms)
 {
     core_xfer *x = &s->x;
     if (!x->active || !x->started || x->finishing || !x->conn_open) return;
@@ -553,6 +567,20 @@ void core_xfer_tick(core_session *s, uint64_t now_ms)
     }
 }
 
+static void tick_cb(io_op *op, int res)
+{
+    core_session *s = op->ctx;
+    core_xfer *x = &s->x;
+    if (res == 0 && !s->closing) xfer_tick(s, io_worker_now_ms(s->w));
+    if (res == 0 && !s->closing && x->active && !x->finishing && x->conn_open) {
+        core_session_ref(s);
+        io_timer(s->w, &x->tick, 1000, tick_cb);
+    } else {
+        xfer_check_done(s);
+    }
+    core_session_unref(s);
+}
+
 /* ---- ending ---- */
 
 static void xfer_finish(core_session *s, ftp_status st)
@@ -562,6 +590,7 @@ static void xfer_finish(core_session *s, ftp_status st)
     x->finishing = true;
     x->result = st;
     if (x->timer.inflight) io_op_cancel(&x->timer);
+    if (x->tick.inflight) io_op_cancel(&x->tick);
     if (x->connect_op.inflight) io_op_cancel(&x->connect_op);
     if (x->file_op.inflight) io_op_cancel(&x->file_op);
     if (x->conn_open) io_conn_close(&x->conn);
@@ -572,7 +601,7 @@ static void xfer_check_done(core_session *s)
 {
     core_xfer *x = &s->x;
     if (!x->active || !x->finishing) return;
-    if (x->conn_open || x->timer.inflight || x->connect_op.inflight || x->file_op.inflight ||
+    if (x->conn_open || x->timer.inflight || x->tick.inflight || x->connect_op.inflight || x->file_op.inflight ||
         x->send_op.inflight || x->pool_op.inflight)
         return;
     if (x->file_fd >= 0) { io_close(s->w, NULL, x->file_fd, NULL); x->file_fd = -1; }
