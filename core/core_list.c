@@ -50,7 +50,7 @@ static void meta_to_stat(ftp_stat *st, const vfs_meta *m)
     st->size = m->size; st->mtime = m->mtime; st->dev = m->dev; st->ino = m->ino;
 }
 
-/* A symlink whose target resolves inside the root is shown as its target (ls -L); one that
+/* A symlink to a file that resolves inside the root is shown as that file (ls -L); one that
  * escapes or dangles stays a link, and RETR of it fails with 550 like any missing file. */
 static void follow_link(const core_list_job *j, const vfs_dirent *d, ftp_stat *st)
 {
@@ -62,7 +62,9 @@ static void follow_link(const core_list_job *j, const vfs_dirent *d, ftp_stat *s
     int fd = (int)syscall(SYS_openat2, j->root_fd, path, &how, sizeof(how));
     if (fd < 0) return;
     struct statx sx;
-    if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) == 0) {
+    /* Links to directories stay links: a `loop -> ..` shown as a directory would send mirror
+     * clients down an endless path. */
+    if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) == 0 && !S_ISDIR(sx.stx_mode)) {
         vfs_meta m;
         vfs_meta_from_statx(&m, &sx);
         meta_to_stat(st, &m);

@@ -26,12 +26,14 @@
 #define CORE_INPUT_MAX (64u * 1024u)        /* control bytes held while the engine waits */
 #define CORE_REPLY_QUEUE_MAX (256u * 1024u) /* replies queued unsent: stop running commands */
 #define CORE_PUMP_ROUNDS 16                 /* engine input rounds per turn before yielding */
+#define CORE_CLOSE_GRACE_MS 10000           /* how long final replies may take to drain */
 
 enum { META_NONE = 0, META_STAT, META_DIR };
 
 static void pump(core_session *s);
 static void run_out(core_session *s);
 static void start_close(core_session *s);
+static void close_after_flush(core_session *s);
 
 /* ---- lifetime ---- */
 
@@ -104,7 +106,7 @@ static int append_input(core_session *s, const uint8_t *data, size_t len)
             core_slog(CORE_LOG_WARN, s->tag, "control input flood (%zu bytes unprocessed): closing", want);
             static const char msg[] = "421 Too much pipelined input, closing control connection\r\n";
             if (!s->tls) io_conn_send(&s->ctrl, msg, sizeof(msg) - 1);
-            start_close(s);
+            close_after_flush(s);
             return -1;
         }
         size_t cap = s->in_cap ? s->in_cap : 1024;
@@ -202,11 +204,16 @@ static void ctrl_on_data(io_conn *c, const uint8_t *data, size_t len)
     ctrl_input(s, data, len);
 }
 
+/* A clear-text client may half-close after writing its last commands (nc -N, batch scripts):
+ * they are still answered, then the connection closes. Under TLS, EOF without close_notify ends
+ * the session at once. */
 static void ctrl_on_eof(io_conn *c)
 {
     core_session *s = c->ctx;
     CORE_DEBUG("session %s: control EOF", s->tag);
-    start_close(s);
+    if (s->tls || s->closing) { start_close(s); return; }
+    s->peer_eof = true;
+    pump(s);
 }
 
 static void ctrl_on_error(io_conn *c, int err)
@@ -244,7 +251,10 @@ static void timer_cb(io_op *op, int res)
     if (!s->closing && res == 0) {
         uint64_t now = io_worker_now_ms(s->w);
         ftp_event ev = { 0 };
-        if (!s->eng.logged_in && now >= s->login_deadline_ms) {
+        if (s->close_when_flushed || ftp_engine_closed(&s->eng)) {
+            /* Final replies that a client does not read must not hold the session forever. */
+            if (now >= s->close_deadline_ms) start_close(s);
+        } else if (!s->eng.logged_in && now >= s->login_deadline_ms) {
             ev.kind = FTP_EV_LOGIN_TIMEOUT;
             core_slog(CORE_LOG_INFO, s->tag, "login timeout");
             core_session_deliver(s, &ev);
@@ -266,6 +276,7 @@ static void arm_timer(core_session *s)
     uint64_t at = idle_at;
     if (!s->eng.logged_in && s->login_deadline_ms < at) at = s->login_deadline_ms;
     if (s->x.active || at <= now) at = now + 1000; /* during a transfer: re-check every second */
+    if (s->close_when_flushed) at = s->close_deadline_ms > now ? s->close_deadline_ms : now + 1;
     core_session_ref(s);
     s->timer.ctx = s;
     io_timer(s->w, &s->timer, at - now, timer_cb);
@@ -343,6 +354,13 @@ static void pump(core_session *s)
         if (used == 0 && acts == 0 && s->evq_n == 0) break;
     }
     s->pumping = false;
+    if (s->closing) return;
+    if (s->was_logged_in && !s->eng.logged_in) /* REIN or AUTH logged the user out */
+        s->login_deadline_ms = io_worker_now_ms(s->w) + (uint64_t)s->srv->cfg->login_timeout * 1000u;
+    s->was_logged_in = s->eng.logged_in;
+    if (s->peer_eof && !s->close_when_flushed && !ftp_engine_busy(&s->eng) && s->evq_n == 0 &&
+        s->in_len == 0 && !s->pump_posted)
+        close_after_flush(s);
 }
 
 /* ---- metadata: STAT (openat2 O_PATH → statx) and DIR_READ (openat2 → pool listing) ---- */
@@ -495,7 +513,7 @@ static void tls_start(core_session *s)
 {
     s->in_len = 0;
     tls_conn *t = s->srv->tls ? tls_conn_new(s->srv->tls) : NULL;
-    if (t && getrandom(s->token, sizeof(s->token), 0) != (ssize_t)sizeof(s->token)) {
+    if (t && getrandom(s->token, sizeof(s->token), GRND_NONBLOCK) != (ssize_t)sizeof(s->token)) {
         tls_conn_free(t);
         t = NULL;
     }
@@ -580,14 +598,22 @@ static void run_out(core_session *s)
             if (s->tls && tls_conn_handshake_done(s->tls) && !s->tls_stopping &&
                 tls_conn_shutdown(s->tls) == TLS_DONE) /* close_notify before closing (digest §3) */
                 core_tls_flush(s->tls, &s->ctrl);
-            s->close_when_flushed = true;
-            if (io_conn_queued(&s->ctrl) == 0) start_close(s);
+            close_after_flush(s);
             break;
         }
     }
 }
 
 /* ---- teardown ---- */
+
+/* Close once the queued replies are sent, or after CORE_CLOSE_GRACE_MS at the latest. */
+static void close_after_flush(core_session *s)
+{
+    if (s->close_when_flushed) return;
+    s->close_when_flushed = true;
+    s->close_deadline_ms = io_worker_now_ms(s->w) + CORE_CLOSE_GRACE_MS;
+    if (io_conn_queued(&s->ctrl) == 0) start_close(s);
+}
 
 static void start_close(core_session *s)
 {

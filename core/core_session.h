@@ -73,6 +73,7 @@ typedef struct core_xfer {
     bool tls_ready;          /* handshake done and binding checked */
     bool tls_closing;        /* close_notify queued: finish with close_status when drained */
     ftp_status close_status;
+    bool tls_shutdown_retry; /* kTLS: close_notify could not be sent yet (socket full) */
     bool ktls_tx;            /* the kernel encrypts: file data may be spliced */
     io_op tick;              /* once a second while the data connection is open: stall check */
     uint64_t progress_bytes;   /* stall detection: bytes at the last progress */
@@ -88,6 +89,9 @@ struct core_session {
     bool closing;            /* teardown started: callbacks only release */
     bool close_when_flushed;
     bool counted;            /* admitted in the per-IP table */
+    bool peer_eof;           /* the client half-closed: answer what it sent, then close */
+    bool was_logged_in;      /* to restart the login deadline after REIN/AUTH log the user out */
+    uint64_t close_deadline_ms; /* close_when_flushed: close anyway at this time (client not reading) */
     char tag[64];            /* "127.0.0.1:40000" for logs */
     ftp_addr peer, local;
 

@@ -234,12 +234,22 @@ static int write_payload(core_session *s, const uint8_t *p, size_t n, void *owne
 static void tls_close_then_finish(core_session *s, ftp_status st)
 {
     core_xfer *x = &s->x;
-    if (x->tls && !x->tls_closing && tls_conn_shutdown(x->tls) == TLS_DONE) {
-        core_tls_flush(x->tls, &x->conn);
-        if (io_conn_queued(&x->conn) > 0) {
+    if (x->tls && !x->tls_closing) {
+        int rc = tls_conn_shutdown(x->tls);
+        if (rc == TLS_WANT_WRITE) {
+            /* kTLS TX: the socket is full; the stall tick retries (xfer_tick), bounded by --stall-timeout. */
             x->tls_closing = true;
+            x->tls_shutdown_retry = true;
             x->close_status = st;
             return;
+        }
+        if (rc == TLS_DONE) {
+            core_tls_flush(x->tls, &x->conn);
+            if (io_conn_queued(&x->conn) > 0) {
+                x->tls_closing = true;
+                x->close_status = st;
+                return;
+            }
         }
     }
     xfer_finish(s, st);
@@ -556,6 +566,14 @@ static void xfer_tick(core_session *s, uint64_t now_ms)
 {
     core_xfer *x = &s->x;
     if (!x->active || !x->started || x->finishing || !x->conn_open) return;
+    if (x->tls_shutdown_retry) {
+        int rc = tls_conn_shutdown(x->tls);
+        if (rc != TLS_WANT_WRITE) {
+            x->tls_shutdown_retry = false;
+            if (rc == TLS_DONE) core_tls_flush(x->tls, &x->conn);
+            if (rc != TLS_DONE || io_conn_queued(&x->conn) == 0) { xfer_finish(s, x->close_status); return; }
+        }
+    }
     uint64_t moved = x->bytes;
     if (x->send_op.inflight) moved = io_conn_file_sent(&x->conn);
     if (moved != x->progress_bytes || x->progress_ms == 0) {
@@ -608,9 +626,10 @@ static void xfer_check_done(core_session *s)
     free(x->rbuf); x->rbuf = NULL;
     if (x->job) { core_list_job_free(x->job); x->job = NULL; }
     if (x->tls) { tls_conn_free(x->tls); x->tls = NULL; }
-    x->tls_ready = x->tls_closing = x->ktls_tx = x->protect = false;
+    x->tls_ready = x->tls_closing = x->tls_shutdown_retry = x->ktls_tx = x->protect = false;
     x->active = false;
     x->started = false;
+    core_xfer_data_close(s); /* the engine treats a PASV/PORT as used up by the transfer */
     s->last_activity_ms = io_worker_now_ms(s->w); /* the idle clock restarts after a transfer */
     ftp_event ev = { .kind = FTP_EV_XFER_DONE, .status = x->result, .bytes = x->bytes };
     if (x->result == FTP_OK) CORE_COUNT(&s->srv->stats, transfers_ok);
@@ -624,7 +643,7 @@ static void xfer_check_done(core_session *s)
 void core_xfer_abort(core_session *s)
 {
     core_xfer *x = &s->x;
-    if (!x->active) return;
+    if (!x->active || x->tls_closing) return; /* all payload sent: it ends with its own status */
     if (!x->finishing) xfer_finish(s, FTP_E_ABORTED);
 }
 
