@@ -40,6 +40,7 @@ typedef struct core_xfer {
     /* active connect */
     io_op connect_op;
     int connect_fd;
+    bool connect_bound;      /* the connect socket was bound to source port L-1 */
     /* deadline of accept/connect */
     io_op timer;
     /* the data connection */

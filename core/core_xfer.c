@@ -26,6 +26,7 @@ static void xfer_finish(core_session *s, ftp_status st);
 static void xfer_check_done(core_session *s);
 static void tick_cb(io_op *op, int res);
 static void attach_data(core_session *s, int fd);
+static void start_active(core_session *s, bool from_l_minus_1);
 
 void core_xfer_init(core_session *s)
 {
@@ -351,7 +352,7 @@ static void sendfile_cb(io_op *op, int res)
     core_xfer *x = &s->x;
     x->bytes = io_conn_file_sent(&x->conn); /* res is clamped to INT_MAX */
     if (x->finishing) xfer_check_done(s);
-    else if (res < 0) xfer_finish(s, core_status_from_errno(res) == FTP_E_IO ? FTP_E_RESET : core_status_from_errno(res));
+    else if (res < 0) xfer_finish(s, core_status_from_errno(res)); /* -EIO: the file (451); EPIPE/ECONNRESET: 426 */
     else end_payload(s);
     core_session_unref(s);
 }
@@ -505,6 +506,10 @@ static void connect_cb(io_op *op, int res)
     if (x->finishing || s->closing) {
         close(fd);
         xfer_check_done(s);
+    } else if (res < 0 && x->connect_bound && (res == -EADDRNOTAVAIL || res == -EADDRINUSE)) {
+        close(fd); /* the L-1 source port is busy towards this client (TIME_WAIT): any port will do */
+        x->connect_bound = false;
+        start_active(s, false);
     } else if (res < 0) {
         close(fd);
         core_slog(CORE_LOG_INFO, s->tag, "active data connection failed: %s", strerror(-res));
@@ -515,17 +520,19 @@ static void connect_cb(io_op *op, int res)
     core_session_unref(s);
 }
 
-static void start_active(core_session *s)
+static void start_active(core_session *s, bool from_l_minus_1)
 {
     core_xfer *x = &s->x;
     struct sockaddr_storage dst, src;
     socklen_t dlen = core_net_to_sockaddr(&dst, &x->active_addr);
     ftp_addr from = s->local;
     int fd = -1;
-    if (from.family == x->active_addr.family && from.port > 1) {
+    x->connect_bound = false;
+    if (from_l_minus_1 && from.family == x->active_addr.family && from.port > 1) {
         from.port = (uint16_t)(from.port - 1); /* RFC 959: the server's data port is L-1 */
         socklen_t slen = core_net_to_sockaddr(&src, &from);
         fd = io_socket_for_connect(dst.ss_family, (struct sockaddr *)&src, slen);
+        x->connect_bound = fd >= 0;
     }
     if (fd < 0) fd = io_socket_for_connect(dst.ss_family, NULL, 0);
     if (fd < 0) { xfer_finish(s, FTP_E_CONN); return; }
@@ -546,7 +553,7 @@ void core_xfer_start(core_session *s, const ftp_action *a)
     if (x->finishing) return;
     if (x->protect && !s->srv->tls) { xfer_finish(s, FTP_E_TLS); return; }
     if (x->mode == FTP_DATA_ACTIVE) {
-        start_active(s);
+        start_active(s, true);
     } else if (x->ready_fd >= 0) {
         int fd = x->ready_fd;
         x->ready_fd = -1;
