@@ -44,12 +44,6 @@ void core_list_job_free(core_list_job *j)
     free(j);
 }
 
-static void meta_to_stat(ftp_stat *st, const vfs_meta *m)
-{
-    st->mode = m->mode; st->nlink = m->nlink; st->uid = m->uid; st->gid = m->gid;
-    st->size = m->size; st->mtime = m->mtime; st->dev = m->dev; st->ino = m->ino;
-}
-
 /* A symlink to a file that resolves inside the root is shown as that file (ls -L); one that
  * escapes or dangles stays a link, and RETR of it fails with 550 like any missing file. */
 static void follow_link(const core_list_job *j, const vfs_dirent *d, ftp_stat *st)
@@ -67,7 +61,7 @@ static void follow_link(const core_list_job *j, const vfs_dirent *d, ftp_stat *s
     if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) == 0 && !S_ISDIR(sx.stx_mode)) {
         vfs_meta m;
         vfs_meta_from_statx(&m, &sx);
-        meta_to_stat(st, &m);
+        core_stat_from_meta(st, &m);
     }
     close(fd);
 }
@@ -123,7 +117,7 @@ int core_list_job_run(void *arg)
     for (size_t i = 0; i < dl->n; i++) {
         const vfs_dirent *d = &dl->v[i];
         ftp_entry e = { .name = d->name, .name_len = d->name_len };
-        meta_to_stat(&e.st, &d->meta);
+        core_stat_from_meta(&e.st, &d->meta);
         if ((e.st.mode & FTP_S_IFMT) == FTP_S_IFLNK) follow_link(j, d, &e.st);
         if (j->kind == FTP_XFER_NONE) { j->entries[j->n_entries++] = e; continue; }
         if (ftp_list_skip(&e, all)) continue;

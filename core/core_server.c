@@ -13,6 +13,7 @@
 #include "core_log.h"
 #include "core_net.h"
 #include "core_session.h"
+#include "ftp_addr.h"
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t start_cond = PTHREAD_COND_INITIALIZER;
@@ -27,18 +28,13 @@ static unsigned ip_hash(const ftp_addr *a)
     return h % CORE_IP_BUCKETS;
 }
 
-static bool same_host(const ftp_addr *a, const ftp_addr *b)
-{
-    return a->family == b->family && memcmp(a->addr, b->addr, a->family == FTP_AF_INET ? 4 : 16) == 0;
-}
-
 bool core_server_admit(core_server *srv, const ftp_addr *peer)
 {
     bool ok = false;
     unsigned h = ip_hash(peer);
     pthread_mutex_lock(&srv->ip_lock);
     core_ip_count *c = srv->ip_buckets[h];
-    while (c && !same_host(&c->host, peer)) c = c->next;
+    while (c && !ftp_addr_same_host(&c->host, peer)) c = c->next;
     if (!c) {
         c = calloc(1, sizeof(*c));
         if (c) {
@@ -58,7 +54,7 @@ void core_server_release(core_server *srv, const ftp_addr *peer)
     unsigned h = ip_hash(peer);
     pthread_mutex_lock(&srv->ip_lock);
     core_ip_count **pp = &srv->ip_buckets[h];
-    while (*pp && !same_host(&(*pp)->host, peer)) pp = &(*pp)->next;
+    while (*pp && !ftp_addr_same_host(&(*pp)->host, peer)) pp = &(*pp)->next;
     if (*pp && --(*pp)->count == 0) {
         core_ip_count *dead = *pp;
         *pp = dead->next;

@@ -137,6 +137,7 @@ void core_session_unref(core_session *s);
 void core_session_deliver(core_session *s, const ftp_event *ev);
 /* Map -errno to an engine status. */
 ftp_status core_status_from_errno(int err);
+void core_stat_from_meta(ftp_stat *st, const vfs_meta *m);
 void core_meta_from_statx(ftp_stat *st, const struct statx *sx);
 
 /* core_xfer.c */

@@ -20,6 +20,7 @@
 #include "core_log.h"
 #include "core_net.h"
 #include "core_session.h"
+#include "ftp_addr.h"
 #include "ftp_path.h"
 
 static void xfer_finish(core_session *s, ftp_status st);
@@ -38,6 +39,14 @@ void core_xfer_init(core_session *s)
 
 /* ---- passive listener ---- */
 
+static void pasv_release(core_session *s, core_pasv *p)
+{
+    if (p->fd < 0) return;
+    close(p->fd);
+    io_port_range_release(s->srv->ports, p->port);
+    p->fd = -1;
+}
+
 /* Give the listener's fd and port back now (a client pipelining PASVs must not pile up
  * listeners until the cancels complete); the ring keeps its own reference to the socket until
  * the accept's last completion, which frees p. */
@@ -48,11 +57,7 @@ static void pasv_close(core_session *s)
     s->x.pasv = NULL;
     p->detached = true;
     io_op_cancel(&p->accept);
-    if (p->fd >= 0) {
-        close(p->fd);
-        io_port_range_release(s->srv->ports, p->port);
-        p->fd = -1;
-    }
+    pasv_release(s, p);
 }
 
 static void pasv_accept_cb(io_op *op, int res)
@@ -65,8 +70,7 @@ static void pasv_accept_cb(io_op *op, int res)
         socklen_t len = sizeof(ss);
         ftp_addr from = { 0 };
         if (getpeername(res, (struct sockaddr *)&ss, &len) == 0) core_net_from_sockaddr(&from, (struct sockaddr *)&ss);
-        bool same = from.family == s->peer.family &&
-                    memcmp(from.addr, s->peer.addr, from.family == FTP_AF_INET ? 4 : 16) == 0;
+        bool same = from.family != FTP_AF_NONE && ftp_addr_same_host(&from, &s->peer);
         if (s->closing || p->detached || !same || x->ready_fd >= 0 || x->conn_open) {
             if (!s->closing && !same) {
                 char who[64];
@@ -82,10 +86,7 @@ static void pasv_accept_cb(io_op *op, int res)
     }
     if (!op->more) {
         if (x->pasv == p) x->pasv = NULL;
-        if (p->fd >= 0) {
-            close(p->fd);
-            io_port_range_release(s->srv->ports, p->port);
-        }
+        pasv_release(s, p);
         free(p);
         core_session_unref(s);
     }
