@@ -13,73 +13,12 @@
 #include <sys/stat.h>
 
 #include "core_server.h"
+#include "core_xfer.h"
 
 /* Take ownership of an accepted control socket on worker wk. */
 void core_session_accept(core_worker *wk, int fd, bool implicit);
 /* Close every session of the worker (shutdown). */
 void core_session_close_all(core_worker *wk);
-
-/* ---- private to core_session.c and core_xfer.c ---- */
-
-typedef struct core_list_job core_list_job;
-
-/* A passive listener. Allocated apart from the session so that a new PASV can open the next one
- * while the previous accept is still being cancelled; it frees itself on its last completion. */
-typedef struct core_pasv {
-    core_session *s;
-    int fd;
-    uint16_t port;
-    bool detached;           /* no longer the session's current listener */
-    io_op accept;
-} core_pasv;
-
-typedef struct core_xfer {
-    /* passive listener */
-    core_pasv *pasv;
-    int ready_fd;            /* a data connection accepted from the control peer, not used yet */
-    /* active connect */
-    io_op connect_op;
-    int connect_fd;
-    bool connect_bound;      /* the connect socket was bound to source port L-1 */
-    /* deadline of accept/connect */
-    io_op timer;
-    /* the data connection */
-    io_conn conn;
-    bool conn_open;          /* conn initialised and not yet closed */
-    /* the transfer */
-    bool active;             /* between XFER_OPEN and XFER_DONE */
-    bool started;            /* XFER_START received */
-    bool finishing;
-    ftp_status result;
-    ftp_xfer_kind kind;
-    unsigned flags;
-    ftp_data_mode mode;
-    char name[256];          /* last path component, for listing a single file */
-    char rel[FTP_PATH_MAX + 2]; /* path relative to the root */
-    struct open_how how;
-    ftp_addr active_addr;
-    int file_fd;
-    bool is_dir;
-    struct statx sx;
-    uint64_t offset, size, bytes;
-    io_op file_op;           /* openat2 / statx / read */
-    io_op send_op;           /* sendfile completion */
-    uint8_t *rbuf;           /* ASCII read buffer */
-    bool ascii_cr;           /* ASCII: last byte sent was CR */
-    io_op pool_op;
-    core_list_job *job;
-    /* TLS on the data connection (PROT P) */
-    bool protect;
-    tls_conn *tls;
-    bool tls_ready;          /* handshake done and binding checked */
-    bool tls_closing;        /* close_notify queued: finish with close_status when drained */
-    ftp_status close_status;
-    bool tls_shutdown_retry; /* kTLS: close_notify could not be sent yet (socket full) */
-    bool ktls_tx;            /* the kernel encrypts: file data may be spliced */
-    io_op tick;              /* once a second while the data connection is open: stall check */
-    uint64_t progress_bytes;   /* stall detection: bytes at the last progress */
-    uint64_t progress_ms;      /* ... and when they changed */
-} core_xfer;
 
 struct core_session {
     core_server *srv;
@@ -139,42 +78,5 @@ void core_session_deliver(core_session *s, const ftp_event *ev);
 ftp_status core_status_from_errno(int err);
 void core_stat_from_meta(ftp_stat *st, const vfs_meta *m);
 void core_meta_from_statx(ftp_stat *st, const struct statx *sx);
-
-/* core_xfer.c */
-void core_xfer_init(core_session *s);
-void core_xfer_pasv_open(core_session *s, uint8_t family);
-void core_xfer_data_close(core_session *s);
-void core_xfer_open(core_session *s, const ftp_action *a, const char *path);
-void core_xfer_start(core_session *s, const ftp_action *a);
-void core_xfer_abort(core_session *s);
-/* Teardown: cancel everything of the data channel (no event is delivered). */
-void core_xfer_teardown(core_session *s);
-
-/* core_list.c: listings built on the pool (getdents + statx + formatting) */
-struct core_list_job {
-    int dirfd;               /* owned by the job */
-    size_t max_entries;
-    ftp_xfer_kind kind;      /* LIST, NLST, MLSD, or NONE for STAT-over-control entries */
-    unsigned flags;          /* FTP_XF_LIST_* */
-    unsigned perms;
-    unsigned facts;
-    int64_t now;
-    int root_fd;             /* not owned: symlinks are followed inside the root (like ls -L) */
-    char dir_rel[FTP_PATH_MAX + 2]; /* the directory, relative to the root */
-    /* results */
-    ftp_buf text;            /* formatted listing (data connection) */
-    ftp_entry *entries;      /* raw entries (STAT over control) */
-    size_t n_entries;
-    bool truncated;
-    void *dirlist;           /* vfs_dirlist backing entries */
-};
-core_list_job *core_list_job_new(int dirfd, ftp_xfer_kind kind, unsigned flags, unsigned perms,
-                                 unsigned facts, size_t max_entries, int root_fd, const char *dir_rel);
-void core_list_job_free(core_list_job *j);
-/* Pool function: returns 0 or -errno. */
-int core_list_job_run(void *arg);
-/* Format one file (LIST/NLST/MLSD of a file path) into buf. */
-void core_list_format_one(ftp_buf *buf, ftp_xfer_kind kind, unsigned flags, const char *name,
-                          const ftp_stat *st, unsigned perms, unsigned facts, int64_t now);
 
 #endif

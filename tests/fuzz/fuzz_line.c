@@ -1,4 +1,4 @@
-/* fuzz_line.c — libFuzzer harness for core/ftp_line.c (Telnet stripping and line framing).
+/* fuzz_line.c — libFuzzer harness for core/engine/ftp_line.c (Telnet stripping and line framing).
  *
  * Owns: a differential oracle. The first byte picks the cap (16..271) and the split pattern; the
  * rest is fed in chunks of varying size to a streaming reader and, in one piece, to a trivially

@@ -10,13 +10,10 @@
 #define RINGFTPD_FTP_REPLY_H
 
 #include "ftp_engine.h"
+#include "rf_invariant.h"
 
-/* A broken invariant: report file:line and abort, also in release builds (NDEBUG). glibc's
- * __assert_fail is on the engine's libc allow-list (tests/lint/engine_purity.sh); it is declared
- * here because <assert.h> hides it under NDEBUG. */
-extern void __assert_fail(const char *assertion, const char *file, unsigned int line, const char *function)
-    __attribute__((noreturn));
-#define FTP_BUG(msg) __assert_fail((msg), __FILE__, __LINE__, __func__)
+/* Transitional: FTP_BUG is RF_UNREACHABLE (core/base/rf_invariant.h); callers move to it. */
+#define FTP_BUG(msg) RF_UNREACHABLE(msg)
 
 /* Free action slots left in out. */
 size_t ftp_out_room(const ftp_out *out);

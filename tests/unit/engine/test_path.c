@@ -1,4 +1,4 @@
-/* test_path.c — unit tests of core/ftp_path.c: resolution of FTP arguments against the cwd
+/* test_path.c — unit tests of core/engine/ftp_path.c: resolution of FTP arguments against the cwd
  * (dots, repeated slashes, ".." clamped at the root, backslashes literal, NUL and length limits),
  * basename and 257 quoting. Must not: touch the file system. */
 #include <criterion/criterion.h>

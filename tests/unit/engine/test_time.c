@@ -1,4 +1,4 @@
-/* test_time.c — unit tests of core/ftp_time.c: MDTM formatting and parsing (calendar checks,
+/* test_time.c — unit tests of core/engine/ftp_time.c: MDTM formatting and parsing (calendar checks,
  * fractions, leap years), the ls date column (six-month window, future stamps), and a cross-check
  * of the civil-date arithmetic against the C library's gmtime_r over a wide range of stamps.
  * Must not: depend on the local time zone (gmtime_r only). */

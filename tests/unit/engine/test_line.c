@@ -1,4 +1,4 @@
-/* test_line.c — unit tests of core/ftp_line.c: line framing, the cap (content + CRLF), Telnet IAC
+/* test_line.c — unit tests of core/engine/ftp_line.c: line framing, the cap (content + CRLF), Telnet IAC
  * stripping across split reads, NUL flagging, bare CR, and the dead state after TOO_LONG.
  * Must not: depend on anything but the engine library. */
 #include <criterion/criterion.h>

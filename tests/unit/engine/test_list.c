@@ -1,4 +1,4 @@
-/* test_list.c — unit tests of core/ftp_list.c: the exact bytes of LIST long lines (types, special
+/* test_list.c — unit tests of core/engine/ftp_list.c: the exact bytes of LIST long lines (types, special
  * mode bits, owners, sizes, dates), NLST lines, MLSx fact lines (selection, perm letters per
  * permission, unique, UNIX.mode), fact parsing/FEAT text, the skip rule, and neutralised CR/LF in
  * names. Must not: read directories. */

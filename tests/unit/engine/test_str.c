@@ -1,4 +1,4 @@
-/* test_str.c — unit tests of core/ftp_str.c: views (case folding, trim, word split, decimal
+/* test_str.c — unit tests of core/engine/ftp_str.c: views (case folding, trim, word split, decimal
  * parsing) and ftp_buf (growth, the hard limit, the sticky failed flag, printf, NUL termination).
  * Must not: depend on anything but the engine library. */
 #include <criterion/criterion.h>

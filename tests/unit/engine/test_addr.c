@@ -1,4 +1,4 @@
-/* test_addr.c — unit tests of core/ftp_addr.c: PORT, EPRT (families, delimiters, -2), textual
+/* test_addr.c — unit tests of core/engine/ftp_addr.c: PORT, EPRT (families, delimiters, -2), textual
  * IPv4/IPv6 (RFC 4291 forms), RFC 5952 formatting, the PASV numbers and host comparison with
  * IPv4-mapped addresses. Must not: use inet_pton (the expected bytes are written out). */
 #include <criterion/criterion.h>

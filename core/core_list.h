@@ -1,0 +1,42 @@
+/* core_list.h — listings built on the blocking pool: getdents + statx through vfs/, formatted
+ * with the engine's listing formatters.
+ *
+ * Owns: the list job (core_list.c) that the control side (STAT over control) and the data side
+ * (LIST/NLST/MLSD) hand to the pool. Must not: touch the ring or a session (a job is plain data
+ * in, formatted text or entries out).
+ * See docs/design.md, "The session driver". */
+#ifndef RINGFTPD_CORE_LIST_H
+#define RINGFTPD_CORE_LIST_H
+
+#include "ftp_engine.h"
+#include "ftp_list.h"
+
+typedef struct core_list_job core_list_job;
+
+struct core_list_job {
+    int dirfd;               /* owned by the job */
+    size_t max_entries;
+    ftp_xfer_kind kind;      /* LIST, NLST, MLSD, or NONE for STAT-over-control entries */
+    unsigned flags;          /* FTP_XF_LIST_* */
+    unsigned perms;
+    unsigned facts;
+    int64_t now;
+    int root_fd;             /* not owned: symlinks are followed inside the root (like ls -L) */
+    char dir_rel[FTP_PATH_MAX + 2]; /* the directory, relative to the root */
+    /* results */
+    ftp_buf text;            /* formatted listing (data connection) */
+    ftp_entry *entries;      /* raw entries (STAT over control) */
+    size_t n_entries;
+    bool truncated;
+    void *dirlist;           /* vfs_dirlist backing entries */
+};
+core_list_job *core_list_job_new(int dirfd, ftp_xfer_kind kind, unsigned flags, unsigned perms,
+                                 unsigned facts, size_t max_entries, int root_fd, const char *dir_rel);
+void core_list_job_free(core_list_job *j);
+/* Pool function: returns 0 or -errno. */
+int core_list_job_run(void *arg);
+/* Format one file (LIST/NLST/MLSD of a file path) into buf. */
+void core_list_format_one(ftp_buf *buf, ftp_xfer_kind kind, unsigned flags, const char *name,
+                          const ftp_stat *st, unsigned perms, unsigned facts, int64_t now);
+
+#endif
