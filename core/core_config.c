@@ -9,6 +9,7 @@
  * exist, is the port free: core_main.c does that, as it does "--root is required unless
  * --engine-repl"). */
 #include "core_config.h"
+#include "rf_invariant.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -159,8 +160,9 @@ static const core_flag core_flags[] = {
             "allow CCC (clear the control channel after login); default refuse with 534"),
     F_BOOL ("require-tls-reuse", require_tls_reuse, "true", G_TLS,
             "protected data connections must resume their own control connection's TLS session"),
-    F_UINT ("tls-ticket-rotate", tls_ticket_rotate, "3600", "SECONDS", 60, 604800, 0, G_TLS,
-            "session ticket key rotation period"),
+    F_UINT ("tls-ticket-rotate", tls_ticket_rotate, "3600", "SECONDS", 1, 604800, 0, G_TLS,
+            "session ticket key rotation period; a key outlives it while a control connection "
+            "it issued tickets for is open (docs/tls.md)"),
 
     F_ENUM ("log-level", log_level, "info", "LEVEL", log_levels, G_LOG,
             "log verbosity"),
@@ -491,10 +493,8 @@ void core_config_defaults(core_config *c)
         const core_flag *f = &core_flags[i];
         if (f->def == NULL)
             continue;
-        if (apply(&px, c, f, f->def, false) != 0) {
-            fprintf(stderr, "%s:%d: bug: bad default for --%s\n", __FILE__, __LINE__, f->name);
-            abort();
-        }
+        int rc = apply(&px, c, f, f->def, false); /* a failure prints the flag's message */
+        RF_INVARIANT(rc == 0, "every default in core_flags[] parses");
     }
 }
 
@@ -827,7 +827,8 @@ void core_config_print_markdown(FILE *f)
                "on the command line win over the file; a `--listen` on the command line replaces every\n"
                "`listen` of the file. Booleans are presence flags (`--anonymous`), and also accept\n"
                "`--no-<flag>`. A bad value exits with status 2 and a message naming the flag and what it\n"
-               "accepts. `--root` is required unless `--engine-repl` is given.\n");
+               "accepts; so does a `--root`, certificate or key that cannot be used (every exit status:\n"
+               "operations.md, \"Exit status\"). `--root` is required unless `--engine-repl` is given.\n");
     char usage[96], acc[160];
     for (size_t i = 0; i < N_FLAGS; i++) {
         const core_flag *fl = &core_flags[i];

@@ -1,8 +1,8 @@
 /* core_log.c — formatting and writing operator log lines.
  *
- * Owns: the global level (an atomic), the per-thread worker tag, the output fd, and building each
- * line in a stack buffer so it leaves in a single write(2). Must not: allocate, take locks, or
- * write anything but whole lines. */
+ * Owns: the global level (an atomic), the per-thread worker tag, the output fd, building each
+ * line in a stack buffer so it leaves in a single write(2), and cutting text (replies, command
+ * bytes) into lines. Must not: allocate, take locks, or write anything but whole lines. */
 #include "core_log.h"
 
 #include <ctype.h>
@@ -161,4 +161,59 @@ size_t core_log_redact_command(const char *line, char *out, size_t cap)
         out[len] = '\0';
     }
     return len;
+}
+
+void core_slog_lines(core_log_level level, const char *tag, const char *prefix, const char *text, size_t len)
+{
+    if (!core_log_enabled(level))
+        return;
+    size_t i = 0;
+    while (i < len) {
+        size_t end = i;
+        while (end < len && text[end] != '\n')
+            end++;
+        size_t n = end - i;
+        if (n > 0 && text[i + n - 1] == '\r')
+            n--;
+        core_slog(level, tag, "%s%.*s", prefix, (int)n, text + i);
+        i = end < len ? end + 1 : end;
+    }
+}
+
+static void log_command(core_log_cmds *c, const char *tag)
+{
+    while (c->len > 0 && c->line[c->len - 1] == '\r')
+        c->len--;
+    /* Every other control byte (NUL, TAB, a CR inside the line, Telnet IAC pieces are not control
+     * bytes) becomes a space before redaction, so that no separator can hide a PASS argument from
+     * the redactor ("PASS\tsecret" is logged "PASS ****"). */
+    for (size_t i = 0; i < c->len; i++) {
+        unsigned char ch = (unsigned char)c->line[i];
+        if (ch < 0x20 || ch == 0x7f)
+            c->line[i] = ' ';
+    }
+    c->line[c->len] = '\0';
+    char shown[CORE_LOG_CMD_MAX + 1];
+    core_log_redact_command(c->line, shown, sizeof(shown));
+    core_slog(CORE_LOG_DEBUG, tag, "< %s%s", shown, c->cut ? "..." : "");
+    c->len = 0;
+    c->cut = false;
+}
+
+void core_log_commands(core_log_cmds *c, const char *tag, const uint8_t *data, size_t len)
+{
+    if (!core_log_enabled(CORE_LOG_DEBUG)) {
+        c->len = 0;
+        c->cut = false;
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (data[i] == '\n') {
+            log_command(c, tag);
+        } else if (c->len < CORE_LOG_CMD_MAX) {
+            c->line[c->len++] = (char)data[i];
+        } else {
+            c->cut = true;
+        }
+    }
 }

@@ -1,11 +1,16 @@
-/* core_net.c — sockaddr ↔ ftp_addr conversions for the session driver (see core_net.h).
- * Must not: open sockets or block. */
+/* core_net.c — sockaddr ↔ ftp_addr conversions and per-connection socket options for the session
+ * driver (see core_net.h). Must not: open sockets or block. */
 #include "core_net.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "core_log.h"
 
 static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
@@ -75,4 +80,45 @@ socklen_t core_net_parse_ip(struct sockaddr_storage *ss, const char *text, unsig
         return sizeof(*in6);
     }
     return 0;
+}
+
+int core_net_socket_addrs(int fd, ftp_addr *peer, ftp_addr *local)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (peer) {
+        if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) return -errno;
+        core_net_from_sockaddr(peer, (struct sockaddr *)&ss);
+    }
+    len = sizeof(ss);
+    if (local) {
+        if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return -errno;
+        core_net_from_sockaddr(local, (struct sockaddr *)&ss);
+    }
+    return 0;
+}
+
+/* One option; the first failure of each option in the process is logged, later ones are not. */
+static int set_opt(int fd, int level, int opt, const char *name, atomic_bool *warned)
+{
+    int one = 1;
+    if (setsockopt(fd, level, opt, &one, sizeof(one)) == 0) return 0;
+    int err = errno;
+    if (!atomic_exchange(warned, true))
+        core_log(CORE_LOG_WARN, "setsockopt(%s) failed: %s (carrying on; logged once)", name, strerror(err));
+    return -err;
+}
+
+static atomic_bool warned_nodelay, warned_oobinline;
+
+int core_net_tune_control(int fd)
+{
+    int rc = set_opt(fd, IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY", &warned_nodelay);
+    int rc2 = set_opt(fd, SOL_SOCKET, SO_OOBINLINE, "SO_OOBINLINE", &warned_oobinline);
+    return rc < 0 ? rc : rc2;
+}
+
+int core_net_tune_data(int fd)
+{
+    return set_opt(fd, IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY", &warned_nodelay);
 }

@@ -2,13 +2,16 @@
  * world answering its actions, so that people can watch the engine think.
  *
  * Owns: the REPL loop, the printing of replies/actions/events, and the fake world described in
- * core_repl.h. Like the real driver it keeps input the engine did not take and offers it again
- * after every event, and it answers one action at a time in order. Must not: touch the network
- * or the file system; it exists for humans and for smoke tests of the engine. */
+ * core_repl.h. Like the real driver it feeds the engine through the input pump (ftp_pump.h: held
+ * input offered again after every event, dropped at TLS_START), and it answers one action at a
+ * time in order. Must not: touch the network or the file system; it exists for humans and for
+ * smoke tests of the engine. */
 #include "core_repl.h"
 
 #include "ftp_engine.h"
 #include "ftp_list.h"
+#include "ftp_pump.h"
+#include "rf_invariant.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,18 +28,11 @@ typedef struct repl {
     ftp_event q[REPL_QMAX]; /* events waiting to be delivered, in order */
     size_t qn;
     char names[REPL_QMAX][64]; /* STOU names for queued events */
-    uint8_t pend[8192];        /* input not yet taken by the engine */
-    size_t pend_len;
+    ftp_pump pump;             /* input not yet taken by the engine */
 } repl;
 
-static const char *const kind_names[] = {
-    "REPLY", "TLS_START", "TLS_STOP", "LOGIN", "DELAY", "PASV_OPEN", "DATA_CLOSE", "STAT",
-    "XFER_OPEN", "XFER_START", "XFER_ABORT", "DIR_READ", "FILE_OP", "CLOSE",
-};
-static const char *const event_names[] = {
-    "TLS_UP", "TLS_FAILED", "TLS_DOWN", "LOGIN", "DELAY_DONE", "PASV_READY", "STAT", "XFER_OPENED",
-    "XFER_DONE", "DIR_ENTRIES", "FILE_OP", "IDLE_TIMEOUT", "LOGIN_TIMEOUT",
-};
+#define REPL_INPUT_MAX 8192 /* most input bytes held; a longer line is dropped with a note */
+
 static const char *const xfer_names[] = { "NONE", "RETR", "STOR", "APPE", "STOU", "LIST", "NLST", "MLSD" };
 static const char *const op_names[] = { "?", "DELE", "RMD", "MKD", "RENAME", "MFMT" };
 static const char *const status_names[] = {
@@ -90,7 +86,7 @@ static void print_replies(repl *r, const char *p, size_t n)
 static void print_action(repl *r, const ftp_out *o, const ftp_action *a)
 {
     FILE *f = r->out;
-    fprintf(f, "ACTION: %s", NAME_OF(kind_names, a->kind));
+    fprintf(f, "ACTION: %s", ftp_action_name(a->kind));
     if (a->str_off != UINT32_MAX)
         fprintf(f, " str=%s", ftp_out_str(o, a->str_off));
     switch (a->kind) {
@@ -123,7 +119,7 @@ static void print_action(repl *r, const ftp_out *o, const ftp_action *a)
 
 static void print_event(repl *r, const ftp_event *ev)
 {
-    fprintf(r->out, "EVENT: %s status=%s", NAME_OF(event_names, ev->kind), NAME_OF(status_names, ev->status));
+    fprintf(r->out, "EVENT: %s status=%s", ftp_event_name(ev->kind), NAME_OF(status_names, ev->status));
     if (ev->kind == FTP_EV_PASV_READY && ev->status == FTP_OK)
         fprintf(r->out, " port=%u", (unsigned)ev->port);
     if (ev->kind == FTP_EV_LOGIN && ev->status == FTP_OK)
@@ -141,8 +137,7 @@ static void print_event(repl *r, const ftp_event *ev)
 
 static ftp_event *enqueue(repl *r, ftp_event_kind k)
 {
-    if (r->qn == REPL_QMAX)
-        abort(); /* the engine waits for one event at a time: a long queue is a bug */
+    RF_INVARIANT(r->qn < REPL_QMAX, "the engine waits for one event at a time: a long queue is a bug");
     ftp_event *ev = &r->q[r->qn++];
     memset(ev, 0, sizeof *ev);
     ev->kind = k;
@@ -168,7 +163,7 @@ static void answer(repl *r, const ftp_out *o, const ftp_action *a)
     case FTP_ACT_TLS_STOP: enqueue(r, FTP_EV_TLS_DOWN); break;
     case FTP_ACT_LOGIN: {
         const char *pw = ftp_out_str(o, a->str2_off);
-        bool anon = strcmp(str, "anonymous") == 0 || strcmp(str, "ftp") == 0;
+        bool anon = ftp_user_is_anonymous(str);
         ev = enqueue(r, FTP_EV_LOGIN);
         if (take_failure(r) || (!anon && strcmp(pw, "secret") != 0)) {
             ev->status = FTP_E_ACCES;
@@ -268,7 +263,7 @@ static void drain(repl *r, ftp_out *o)
         }
         print_action(r, o, a);
         if (a->kind == FTP_ACT_TLS_START)
-            r->pend_len = 0; /* the driver drops plaintext held before a handshake */
+            ftp_pump_drop(&r->pump); /* the driver drops plaintext held before a handshake */
         answer(r, o, a);
     }
     ftp_out_reset(o);
@@ -293,15 +288,9 @@ static void pump(repl *r, ftp_out *o)
             drain(r, o);
             continue;
         }
-        if (r->pend_len == 0)
+        if (!ftp_pump_run(&r->pump, &r->s, o))
             break;
-        size_t used = ftp_engine_input(&r->s, r->pend, r->pend_len, o);
-        memmove(r->pend, r->pend + used, r->pend_len - used);
-        r->pend_len -= used;
-        size_t acts = o->n;
         drain(r, o);
-        if (used == 0 && acts == 0 && r->qn == 0)
-            break;
     }
 }
 
@@ -342,6 +331,7 @@ int core_repl_run(FILE *in, FILE *out, bool implicit)
     ci.local = ci.peer;
     ci.local.port = implicit ? 990 : 21;
     ci.implicit_tls = implicit;
+    ftp_pump_init(&r->pump, REPL_INPUT_MAX);
     ftp_session_init(&r->s, &r->cfg, &ci);
     ftp_out o;
     ftp_out_init(&o);
@@ -374,19 +364,19 @@ int core_repl_run(FILE *in, FILE *out, bool implicit)
             fprintf(out, "C: PASS (hidden)\n"); /* passwords are never shown, as in the log */
         else
             fprintf(out, "C: %s\n", line);
-        if (r->pend_len + (size_t)n + 2 > sizeof r->pend) {
+        if (ftp_pump_held(&r->pump) + (size_t)n + 2 > REPL_INPUT_MAX ||
+            ftp_pump_append(&r->pump, (const uint8_t *)line, (size_t)n) < 0 ||
+            ftp_pump_append(&r->pump, (const uint8_t *)"\r\n", 2) < 0) {
             fprintf(out, "(input buffer full: line dropped)\n");
             continue;
         }
-        memcpy(r->pend + r->pend_len, line, (size_t)n);
-        memcpy(r->pend + r->pend_len + n, "\r\n", 2);
-        r->pend_len += (size_t)n + 2;
         pump(r, &o);
         fflush(out);
     }
     free(line);
     ftp_out_free(&o);
     ftp_session_free(&r->s);
+    ftp_pump_free(&r->pump);
     free(r);
     return 0;
 }

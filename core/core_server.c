@@ -1,11 +1,13 @@
-/* core_server.c — workers, listeners and connection limits (see core_server.h).
+/* core_server.c — workers, listeners, start and stop (see core_server.h).
  *
- * Owns: building the process-wide state from the config, one thread per worker each with its own
- * io_uring ring and its own SO_REUSEPORT listener per address (multishot accept), re-arming
- * accepts, the per-IP connection table, and stopping. Must not: speak FTP or touch files. */
+ * Owns: building the process-wide state from the config, the start-up check that no other process
+ * holds our addresses, one thread per worker each with its own io_uring ring and its own
+ * SO_REUSEPORT listener per address (multishot accept), re-arming accepts, and stopping.
+ * Must not: speak FTP, touch files, or count connections (core_admit.c does, for the sessions). */
 #include "core_server.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,55 +15,9 @@
 #include "core_log.h"
 #include "core_net.h"
 #include "core_session.h"
-#include "ftp_addr.h"
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t start_cond = PTHREAD_COND_INITIALIZER;
-
-/* ---- per-IP accounting ---- */
-
-static unsigned ip_hash(const ftp_addr *a)
-{
-    unsigned h = 2166136261u;
-    size_t n = a->family == FTP_AF_INET ? 4 : 16;
-    for (size_t i = 0; i < n; i++) h = (h ^ a->addr[i]) * 16777619u;
-    return h % CORE_IP_BUCKETS;
-}
-
-bool core_server_admit(core_server *srv, const ftp_addr *peer)
-{
-    bool ok = false;
-    unsigned h = ip_hash(peer);
-    pthread_mutex_lock(&srv->ip_lock);
-    core_ip_count *c = srv->ip_buckets[h];
-    while (c && !ftp_addr_same_host(&c->host, peer)) c = c->next;
-    if (!c) {
-        c = calloc(1, sizeof(*c));
-        if (c) {
-            c->host = *peer;
-            c->host.port = 0;
-            c->next = srv->ip_buckets[h];
-            srv->ip_buckets[h] = c;
-        }
-    }
-    if (c && c->count < srv->cfg->max_per_ip) { c->count++; ok = true; }
-    pthread_mutex_unlock(&srv->ip_lock);
-    return ok;
-}
-
-void core_server_release(core_server *srv, const ftp_addr *peer)
-{
-    unsigned h = ip_hash(peer);
-    pthread_mutex_lock(&srv->ip_lock);
-    core_ip_count **pp = &srv->ip_buckets[h];
-    while (*pp && !ftp_addr_same_host(&(*pp)->host, peer)) pp = &(*pp)->next;
-    if (*pp && --(*pp)->count == 0) {
-        core_ip_count *dead = *pp;
-        *pp = dead->next;
-        free(dead);
-    }
-    pthread_mutex_unlock(&srv->ip_lock);
-}
 
 /* ---- set-up ---- */
 
@@ -74,6 +30,10 @@ static int add_addr(core_server *srv, const char *ip, unsigned port, bool implic
         return -EINVAL;
     }
     a->implicit = implicit;
+    a->lock_fd = -1;
+    ftp_addr fa;
+    core_net_from_sockaddr(&fa, (const struct sockaddr *)&a->ss);
+    core_net_format(a->text, sizeof(a->text), &fa);
     srv->n_addrs++;
     return 0;
 }
@@ -116,7 +76,7 @@ int core_server_init(core_server *srv, const core_config *cfg)
 {
     memset(srv, 0, sizeof(*srv));
     srv->cfg = cfg;
-    pthread_mutex_init(&srv->ip_lock, NULL);
+    core_admit_init(&srv->admit, cfg->max_clients, cfg->max_per_ip);
 
     int rc = vfs_root_open(&srv->root, cfg->root);
     if (rc < 0) {
@@ -189,42 +149,38 @@ int core_server_init(core_server *srv, const core_config *cfg)
 
 /* ---- workers ---- */
 
-static void arm_accept(core_worker *wk, unsigned i);
+static void arm_accept(core_listener *l);
 
-static void rearm_timer_cb(io_op *op, int res)
+static void retry_cb(io_op *op, int res)
 {
-    core_worker *wk = op->ctx;
-    unsigned i = (unsigned)op->timeout_ms; /* index stashed by accept_cb */
-    free(op);
-    if (!wk->stopping) arm_accept(wk, i);
+    core_listener *l = op->ctx;
+    (void)res;
+    if (!l->wk->stopping) arm_accept(l);
 }
 
 static void accept_cb(io_op *op, int res)
 {
-    core_worker *wk = op->ctx;
-    unsigned i = (unsigned)(op - wk->accept_op);
+    core_listener *l = op->ctx;
+    core_worker *wk = l->wk;
     if (res >= 0) {
         if (wk->stopping) close(res);
-        else core_session_accept(wk, res, wk->srv->addrs[i].implicit);
+        else core_session_accept(wk, res, wk->srv->addrs[l->addr].implicit);
     }
     if (!op->more && !wk->stopping) {
         if (res < 0) { /* e.g. EMFILE: retry shortly instead of spinning */
-            core_log(CORE_LOG_WARN, "accept: %s; retrying in 100 ms", strerror(-res));
-            io_op *t = calloc(1, sizeof(*t));
-            if (!t) return;
-            t->ctx = wk;
-            t->timeout_ms = i;
-            io_timer(wk->w, t, 100, rearm_timer_cb);
+            core_log(CORE_LOG_WARN, "accept on %s: %s; retrying in 100 ms", wk->srv->addrs[l->addr].text, strerror(-res));
+            l->retry.ctx = l;
+            io_timer(wk->w, &l->retry, 100, retry_cb);
         } else {
-            arm_accept(wk, i);
+            arm_accept(l);
         }
     }
 }
 
-static void arm_accept(core_worker *wk, unsigned i)
+static void arm_accept(core_listener *l)
 {
-    wk->accept_op[i].ctx = wk;
-    io_accept_multishot(wk->w, &wk->accept_op[i], wk->listen_fd[i], accept_cb);
+    l->accept.ctx = l;
+    io_accept_multishot(l->wk->w, &l->accept, l->fd, accept_cb);
 }
 
 static void worker_started(core_worker *wk, int status)
@@ -250,44 +206,76 @@ static void *worker_main(void *arg)
         const core_listen_addr *a = &srv->addrs[i];
         int fd = io_listen_tcp((const struct sockaddr *)&a->ss, a->len, (int)srv->cfg->listen_backlog, true);
         if (fd < 0) {
-            char text[80];
-            ftp_addr fa;
-            core_net_from_sockaddr(&fa, (const struct sockaddr *)&a->ss);
-            core_net_format(text, sizeof(text), &fa);
-            core_log(CORE_LOG_ERROR, "listen on %s: %s", text, strerror(-fd));
+            core_log(CORE_LOG_ERROR, "listen on %s: %s", a->text, strerror(-fd));
             worker_started(wk, fd);
             return NULL;
         }
-        wk->listen_fd[i] = fd;
-        wk->n_listen++;
-        arm_accept(wk, i);
+        core_listener *l = &wk->listen[wk->n_listen++];
+        l->wk = wk;
+        l->addr = i;
+        l->fd = fd;
+        arm_accept(l);
     }
     if (wk->index == 0) core_log(CORE_LOG_INFO, "ring set-up: %s", io_worker_setup_desc(wk->w));
-    worker_started(wk, 1);
+    worker_started(wk, CORE_WORKER_UP);
     rc = io_worker_run(wk->w);
     if (rc < 0) core_log(CORE_LOG_ERROR, "worker %u stopped: %s", wk->index, strerror(-rc));
     return NULL;
 }
 
+/* Start-up: one instance per address. Our workers share each address through SO_REUSEPORT, which
+ * would also let a second ringftpd (same user) join the group and take half of the connections.
+ * Two checks, both before any worker binds:
+ *  1. a lock named after the address (io_name_lock, abstract AF_UNIX namespace: released by the
+ *     kernel when the process ends, however it ends) — two ringftpd started at the same moment
+ *     on the same address cannot both pass it, which a probe alone cannot promise;
+ *  2. a probe bind without SO_REUSEPORT (io_listen_probe) — fails when anything listens there:
+ *     an older ringftpd without the lock, another FTP server, any program.
+ * What is left: a program that opts into SO_REUSEPORT itself, under our user, between the probe
+ * and our bind; it chose to share the port. A program that binds without SO_REUSEPORT in that
+ * instant makes our workers' bind fail, and the start-up fails with the same kind of message. */
+static int claim_address(core_listen_addr *a)
+{
+    char name[96];
+    snprintf(name, sizeof(name), "ringftpd/listen/%s", a->text);
+    int fd = io_name_lock(name);
+    if (fd == -EADDRINUSE) {
+        core_log(CORE_LOG_ERROR, "listen on %s: address already in use by another ringftpd", a->text);
+        return fd;
+    }
+    if (fd < 0) {
+        core_log(CORE_LOG_ERROR, "listen on %s: instance lock: %s", a->text, strerror(-fd));
+        return fd;
+    }
+    a->lock_fd = fd;
+    int rc = io_listen_probe((const struct sockaddr *)&a->ss, a->len);
+    if (rc == -EADDRINUSE) {
+        core_log(CORE_LOG_ERROR, "listen on %s: address already in use by another process", a->text);
+    } else if (rc < 0) {
+        core_log(CORE_LOG_ERROR, "listen on %s: %s", a->text, strerror(-rc));
+    }
+    return rc;
+}
+
 int core_server_start(core_server *srv)
 {
+    for (unsigned i = 0; i < srv->n_addrs; i++) {
+        int rc = claim_address(&srv->addrs[i]);
+        if (rc < 0) return rc;
+    }
     for (unsigned i = 0; i < srv->n_workers; i++) {
         core_worker *wk = &srv->workers[i];
         wk->srv = srv;
         wk->index = i;
         if (pthread_create(&wk->thread, NULL, worker_main, wk) != 0) return -EAGAIN;
         pthread_mutex_lock(&start_lock);
-        while (wk->start_status == 0) pthread_cond_wait(&start_cond, &start_lock);
+        while (wk->start_status == CORE_WORKER_STARTING) pthread_cond_wait(&start_cond, &start_lock);
         int st = wk->start_status;
         pthread_mutex_unlock(&start_lock);
         if (st < 0) return st;
     }
     for (unsigned i = 0; i < srv->n_addrs; i++) {
-        char text[80];
-        ftp_addr fa;
-        core_net_from_sockaddr(&fa, (const struct sockaddr *)&srv->addrs[i].ss);
-        core_net_format(text, sizeof(text), &fa);
-        core_log(CORE_LOG_INFO, "listening on %s (%s), %u workers", text,
+        core_log(CORE_LOG_INFO, "listening on %s (%s), %u workers", srv->addrs[i].text,
                  srv->addrs[i].implicit ? "implicit FTPS" : "FTP", srv->n_workers);
     }
     return 0;
@@ -314,7 +302,8 @@ static void stop_on_worker(void *arg)
     core_worker *wk = arg;
     wk->stopping = true;
     for (unsigned i = 0; i < wk->n_listen; i++) {
-        if (wk->accept_op[i].inflight) io_op_cancel(&wk->accept_op[i]);
+        if (wk->listen[i].accept.inflight) io_op_cancel(&wk->listen[i].accept);
+        if (wk->listen[i].retry.inflight) io_op_cancel(&wk->listen[i].retry);
     }
     core_session_close_all(wk);
     wk->drain_deadline_ms = io_worker_now_ms(wk->w) + CORE_DRAIN_MS;
@@ -335,8 +324,13 @@ void core_server_destroy(core_server *srv)
     for (unsigned i = 0; i < srv->n_workers; i++) {
         core_worker *wk = &srv->workers[i];
         if (wk->thread) pthread_join(wk->thread, NULL);
-        for (unsigned j = 0; j < wk->n_listen; j++) close(wk->listen_fd[j]);
+        for (unsigned j = 0; j < wk->n_listen; j++) close(wk->listen[j].fd);
     }
+    for (unsigned i = 0; i < srv->n_addrs; i++) {
+        if (srv->addrs[i].lock_fd >= 0) close(srv->addrs[i].lock_fd);
+        srv->addrs[i].lock_fd = -1;
+    }
+    core_admit_destroy(&srv->admit);
     /* Rings, sessions and the pool are released with the process: operations may still be
      * in flight in the kernel, and freeing their memory before the rings are gone is unsafe. */
     vfs_root_close(&srv->root);

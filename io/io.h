@@ -32,27 +32,27 @@ typedef void (*io_cb)(io_op *op, int res);
 
 struct io_op {
     io_cb cb;
-    void *ctx;            /* free for the caller */
-    io_worker *w;         /* set on submit */
-    bool inflight;        /* submitted and its final callback has not run yet */
-    bool more;            /* multishot: more callbacks will follow this one */
-    const uint8_t *data;  /* recv multishot: received bytes, valid only during the callback */
-    uint64_t timeout_ms;  /* connect: the deadline used (informational) */
+    void *ctx;           /* free for the caller */
+    io_worker *w;        /* set on submit */
+    bool inflight;       /* submitted and its final callback has not run yet */
+    bool more;           /* multishot: more callbacks will follow this one */
+    const uint8_t *data; /* recv multishot: received bytes, valid only during the callback */
+    uint64_t timeout_ms; /* connect: the deadline used (informational) */
     /* private to io/ (io_internal.h) */
-    uint8_t kind;         /* which submit function armed it */
-    uint8_t pflags;       /* cancel requested, deferred, ... */
+    uint8_t kind;   /* which submit function armed it */
+    uint8_t pflags; /* cancel requested, deferred, ... */
     uint16_t spare;
-    int32_t arg;          /* recv multishot: fd to re-arm; deferred: the result to deliver */
-    void *link;           /* connect: copied address; deferred-list next */
-    int64_t ts[2];        /* timer / link timeout: a __kernel_timespec stable until submitted */
+    int32_t arg;   /* recv multishot: fd to re-arm; deferred: the result to deliver */
+    void *link;    /* connect: copied address; deferred-list next */
+    int64_t ts[2]; /* timer / link timeout: a __kernel_timespec stable until submitted */
 };
 
 /* ---- workers ---- */
 
 typedef struct io_worker_config {
-    unsigned ring_entries;    /* submission queue size (power of two, default 4096) */
-    unsigned recv_buf_size;   /* bytes per provided receive buffer (default 16384) */
-    unsigned recv_buf_count;  /* provided buffers per worker (power of two, default 1024) */
+    unsigned ring_entries;   /* submission queue size (power of two, default 4096) */
+    unsigned recv_buf_size;  /* bytes per provided receive buffer (default 16384) */
+    unsigned recv_buf_count; /* provided buffers per worker (power of two, default 1024) */
 } io_worker_config;
 
 void io_worker_config_defaults(io_worker_config *cfg);
@@ -76,20 +76,21 @@ int io_worker_post(io_worker *w, void (*fn)(void *arg), void *arg);
 
 /* ---- operations (all return void; errors arrive in the callback) ---- */
 
-void io_accept_multishot(io_worker *w, io_op *op, int listen_fd, io_cb cb);   /* res = new fd */
-void io_recv_multishot(io_worker *w, io_op *op, int fd, io_cb cb);            /* res = bytes, 0 = EOF */
+void io_accept_multishot(io_worker *w, io_op *op, int listen_fd, io_cb cb);           /* res = new fd */
+void io_recv_multishot(io_worker *w, io_op *op, int fd, io_cb cb);                    /* res = bytes, 0 = EOF */
 void io_send(io_worker *w, io_op *op, int fd, const void *buf, size_t len, io_cb cb); /* res = bytes sent */
+/* res 0, -ETIMEDOUT, -errno; sa is copied; timeout 0 = none */
 void io_connect(io_worker *w, io_op *op, int fd, const struct sockaddr *sa, socklen_t salen,
-                unsigned timeout_ms, io_cb cb); /* res 0, -ETIMEDOUT, -errno; sa is copied; timeout 0 = none */
-void io_timer(io_worker *w, io_op *op, uint64_t ms, io_cb cb);                /* res 0 on expiry, -ECANCELED */
+                unsigned timeout_ms, io_cb cb);
+void io_timer(io_worker *w, io_op *op, uint64_t ms, io_cb cb); /* res 0 on expiry, -ECANCELED */
 void io_openat2(io_worker *w, io_op *op, int dirfd, const char *path, const struct open_how *how,
-                io_cb cb);                                                        /* res = fd; path/how live until cb */
+                io_cb cb); /* res = fd; path/how live until cb */
 void io_statx(io_worker *w, io_op *op, int dirfd, const char *path, int flags, unsigned mask,
               struct statx *out, io_cb cb);
 void io_read(io_worker *w, io_op *op, int fd, void *buf, size_t len, uint64_t off, io_cb cb);
-void io_close(io_worker *w, io_op *op, int fd, io_cb cb);    /* op may be NULL: fire and forget */
+void io_close(io_worker *w, io_op *op, int fd, io_cb cb); /* op may be NULL: fire and forget */
 void io_splice(io_worker *w, io_op *op, int fd_in, int64_t off_in, int fd_out, int64_t off_out,
-               size_t len, io_cb cb);                        /* off -1 = current position / pipe */
+               size_t len, io_cb cb); /* off -1 = current position / pipe */
 /* Runs fn(arg) on a pool thread, then cb(op, fn's return value) on w's thread. Cannot be cancelled:
  * io_op_cancel() is a no-op for it, the callback gets fn's result. -ENOSYS when w has no pool. */
 void io_pool_run(io_worker *w, io_op *op, int (*fn)(void *arg), void *arg, io_cb cb);
@@ -108,10 +109,10 @@ void io_pool_destroy(io_pool *p);
 typedef struct io_conn io_conn;
 typedef struct io_conn_handler {
     void (*on_data)(io_conn *c, const uint8_t *data, size_t len); /* bytes received */
-    void (*on_eof)(io_conn *c);                /* peer closed its side */
-    void (*on_error)(io_conn *c, int err);     /* receive or send failed (-errno) */
-    void (*on_drained)(io_conn *c);            /* send queue became empty (may be NULL) */
-    void (*on_closed)(io_conn *c);             /* after io_conn_close(): nothing in flight, fd closed */
+    void (*on_eof)(io_conn *c);                                   /* peer closed its side */
+    void (*on_error)(io_conn *c, int err);                        /* receive or send failed (-errno) */
+    void (*on_drained)(io_conn *c);                               /* send queue became empty (may be NULL) */
+    void (*on_closed)(io_conn *c);                                /* after io_conn_close(): all done, fd closed */
 } io_conn_handler;
 
 typedef struct io_chunk io_chunk;
@@ -120,26 +121,28 @@ struct io_conn {
     io_worker *w;
     int fd;
     const io_conn_handler *h;
-    void *ctx;             /* free for the caller */
+    void *ctx; /* free for the caller */
     /* private to io/ (io_conn.c) */
     io_op recv_op, send_op, file_op, close_op;
     io_chunk *head, *tail; /* send queue (a file send is a marker entry in it) */
     size_t queued;         /* bytes queued, not yet sent (file sends not counted) */
     uint8_t *stash;        /* bytes received while receiving was stopped, delivered on restart */
     uint32_t stash_len, stash_cap;
-    io_conn *flush_next;   /* worker list of conns whose stash must be delivered */
-    int err;               /* first send/recv error (-errno), 0 when healthy */
-    int pipe[2];           /* for splice, created on first use */
+    io_conn *flush_next; /* worker list of conns whose stash must be delivered */
+    int err;             /* first send/recv error (-errno), 0 when healthy */
+    int pipe[2];         /* for splice, created on first use */
     uint32_t pipe_cap, pipe_fill, splice_req;
     bool recv_on, closing, close_started, closed, eof_pending, eof_sent, err_sent, in_flush;
     bool shut_want, shut_done, file_active, file_to_eof, need_poll, file_wait;
     int file_err, sock_err;
     /* file send in progress */
-    int file_fd; uint64_t file_off, file_left, file_sent; io_op *file_done;
+    int file_fd;
+    uint64_t file_off, file_left, file_sent;
+    io_op *file_done;
 };
 
 void io_conn_init(io_conn *c, io_worker *w, int fd, const io_conn_handler *h, void *ctx);
-int io_conn_recv_start(io_conn *c);           /* arm multishot receive; 0, -EPIPE after close, or the conn's error */
+int io_conn_recv_start(io_conn *c); /* arm multishot receive; 0, -EPIPE after close, or the conn's error */
 /* Stop receiving (data stays in the kernel). Bytes (or EOF) the ring had already taken are kept and
  * delivered, in order, after the next io_conn_recv_start — never while stopped. */
 void io_conn_recv_stop(io_conn *c);
@@ -172,6 +175,13 @@ void io_conn_close(io_conn *c);
 /* Non-blocking, close-on-exec TCP listener; SO_REUSEADDR, SO_REUSEPORT when reuseport, IPV6_V6ONLY
  * for IPv6. Returns fd or -errno. */
 int io_listen_tcp(const struct sockaddr *sa, socklen_t salen, int backlog, bool reuseport);
+/* Start-up check: 0 when nobody listens on sa (a bind without SO_REUSEPORT succeeds), -EADDRINUSE
+ * when any socket does (another process, or one sharing the port with SO_REUSEPORT), or -errno. */
+int io_listen_probe(const struct sockaddr *sa, socklen_t salen);
+/* A lock named name held while the returned fd is open (and by the process until it exits):
+ * an AF_UNIX socket bound in the abstract namespace, so it needs no file and no clean-up; one per
+ * network namespace. Returns fd, -EADDRINUSE when someone holds it, or -errno. */
+int io_name_lock(const char *name);
 /* Non-blocking TCP socket for connecting; binds src first when given (SO_REUSEADDR); returns fd or -errno. */
 int io_socket_for_connect(int family, const struct sockaddr *src, socklen_t srclen);
 

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CONN_OF(op, field) ((io_conn *)(void *)((char *)(op) - offsetof(io_conn, field)))
+#define CONN_OF(op, field) ((io_conn *)(void *)((char *)(op)-offsetof(io_conn, field)))
 
 static void pump(io_conn *c);
 static void file_pump(io_conn *c);
@@ -183,7 +183,10 @@ static void pump(io_conn *c)
 static void queue_append(io_conn *c, io_chunk *ch)
 {
     ch->next = NULL;
-    if (c->tail) c->tail->next = ch; else c->head = ch;
+    if (c->tail)
+        c->tail->next = ch;
+    else
+        c->head = ch;
     c->tail = ch;
 }
 
@@ -199,7 +202,8 @@ static void send_cb(io_op *op, int res)
         return;
     }
     io_chunk *h = c->head;
-    IO_ASSERT(h && h->kind != IO_CH_FILE && h->off + (size_t)res <= h->len);
+    RF_INVARIANT(h && h->kind != IO_CH_FILE && h->off + (size_t)res <= h->len,
+                 "a send completed for more bytes than the head chunk holds");
     h->off += (size_t)res;
     c->queued -= (size_t)res;
     if (h->off == h->len) {
@@ -207,8 +211,10 @@ static void send_cb(io_op *op, int res)
         if (!c->head) c->tail = NULL;
         io__chunk_put(c->w, h);
     }
-    if (c->head) pump(c);
-    else drained(c);
+    if (c->head)
+        pump(c);
+    else
+        drained(c);
 }
 
 int io_conn_send(io_conn *c, const void *data, size_t len)
@@ -310,7 +316,7 @@ static void file_finish(io_conn *c)
     io_op *done = c->file_done;
     int err = c->sock_err ? c->sock_err : c->file_err;
     io_chunk *m = c->head;
-    IO_ASSERT(m && m->kind == IO_CH_FILE);
+    RF_INVARIANT(m && m->kind == IO_CH_FILE, "a file send finished but the queue head is not its marker");
     c->head = m->next;
     if (!c->head) c->tail = NULL;
     free(m);
@@ -329,8 +335,10 @@ static void file_finish(io_conn *c)
     }
     if (c->sock_err) conn_error(c, c->sock_err);
     if (c->err || c->file_active) return; /* broken, or the callback started the next file */
-    if (c->head) pump(c);
-    else drained(c);
+    if (c->head)
+        pump(c);
+    else
+        drained(c);
 }
 
 static void file_pump(io_conn *c)
@@ -367,8 +375,10 @@ static void file_cb(io_op *op, int res)
         c->file_off += (uint64_t)res;
         if (!c->file_to_eof) c->file_left -= (uint64_t)res;
     } else if (res == 0) {
-        if (c->file_to_eof) c->file_left = 0;
-        else c->file_err = -EIO; /* the file is shorter than what was asked */
+        if (c->file_to_eof)
+            c->file_left = 0;
+        else
+            c->file_err = -EIO; /* the file is shorter than what was asked */
     } else if (res == -EAGAIN && c->pipe_fill > 0) {
         c->file_wait = true; /* the pipe has no free slot: retry after the socket took some */
     } else if (!c->file_err) {
@@ -386,7 +396,7 @@ static void sock_cb(io_op *op, int res)
         return;
     }
     if (res > 0) {
-        IO_ASSERT((uint32_t)res <= c->pipe_fill);
+        RF_INVARIANT((uint32_t)res <= c->pipe_fill, "splice out of the pipe moved more bytes than it held");
         c->pipe_fill -= (uint32_t)res;
         c->file_sent += (uint64_t)res;
         c->file_wait = false;
@@ -477,8 +487,10 @@ static void maybe_finish_close(io_conn *c)
     c->close_started = true;
     for (io_chunk *ch = c->head, *next; ch; ch = next) {
         next = ch->next;
-        if (ch->kind == IO_CH_FILE) free(ch);
-        else io__chunk_put(c->w, ch);
+        if (ch->kind == IO_CH_FILE)
+            free(ch);
+        else
+            io__chunk_put(c->w, ch);
     }
     c->head = c->tail = NULL;
     c->queued = 0;

@@ -5,6 +5,7 @@
 #define RINGFTPD_IO_INTERNAL_H
 
 #include "io.h"
+#include "rf_invariant.h" /* RF_INVARIANT / RF_UNREACHABLE: the one way io/ stops on its own bug */
 
 #include <liburing.h>
 #include <pthread.h>
@@ -26,10 +27,6 @@
 #define IORING_SETUP_DEFER_TASKRUN (1U << 13)
 #endif
 
-#define IO_BUG(msg) io__bug(__FILE__, __LINE__, (msg))
-#define IO_ASSERT(cond) do { if (!(cond)) io__bug(__FILE__, __LINE__, #cond); } while (0)
-_Noreturn void io__bug(const char *file, int line, const char *msg);
-
 enum io_kind {
     IO_K_PLAIN = 0, /* result delivered as is */
     IO_K_TIMER,     /* -ETIME → 0 */
@@ -39,7 +36,7 @@ enum io_kind {
 };
 
 enum io_pflag {
-    IO_PF_CANCEL = 1u << 0, /* io_op_cancel() was called since the last submit */
+    IO_PF_CANCEL = 1u << 0,   /* io_op_cancel() was called since the last submit */
     IO_PF_DEFERRED = 1u << 1, /* on the worker's deferred list, result in op->arg */
     IO_PF_POLLLINK = 1u << 2, /* a POLLOUT poll with user_data op|1 is linked before it */
     IO_PF_CONNFILE = 1u << 3, /* io_conn_sendfile's done op: op->link is the conn */
@@ -50,33 +47,35 @@ enum io_pflag {
 void io__conn_file_cancel(io_conn *c);
 
 typedef struct io_post_node io_post_node;
-struct io_post_node {          /* a cross-thread message; freed by the worker after fn ran */
+struct io_post_node { /* a cross-thread message; freed by the worker after fn ran */
     io_post_node *next;
     void (*fn)(void *arg);
     void *arg;
 };
 
 typedef struct io_sqe_node io_sqe_node;
-struct io_sqe_node {           /* an SQE that found the SQ full and the kernel busy */
+struct io_sqe_node { /* an SQE that found the SQ full and the kernel busy */
     io_sqe_node *next;
     struct io_uring_sqe sqe;
 };
 
-enum io_chunk_kind { IO_CH_COPY = 0, IO_CH_OWNED, IO_CH_FILE };
+enum io_chunk_kind { IO_CH_COPY = 0,
+                     IO_CH_OWNED,
+                     IO_CH_FILE };
 
 struct io_chunk {
     io_chunk *next;
     uint8_t *data;
-    size_t len;                /* bytes valid at data */
-    size_t off;                /* bytes already sent */
-    size_t cap;                /* COPY: room at data */
-    void (*free_fn)(void *);   /* OWNED */
+    size_t len;              /* bytes valid at data */
+    size_t off;              /* bytes already sent */
+    size_t cap;              /* COPY: room at data */
+    void (*free_fn)(void *); /* OWNED */
     uint8_t kind;
-    bool cached;               /* standard size: goes back to the worker's cache */
-    uint8_t buf[];             /* COPY: the bytes */
+    bool cached;   /* standard size: goes back to the worker's cache */
+    uint8_t buf[]; /* COPY: the bytes */
 };
 
-#define IO_CHUNK_STD 4096u     /* bytes of a standard (cached) copy chunk, header included */
+#define IO_CHUNK_STD 4096u /* bytes of a standard (cached) copy chunk, header included */
 #define IO_CHUNK_CACHE_MAX 256u
 
 struct io_worker {
@@ -95,7 +94,7 @@ struct io_worker {
     uint8_t *bufs;
     size_t bufs_map_len;
     unsigned buf_size, buf_count, br_mask;
-    unsigned br_pending;       /* recycled, added, not yet published */
+    unsigned br_pending; /* recycled, added, not yet published */
 
     /* cross-thread posts */
     int efd;

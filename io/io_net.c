@@ -1,12 +1,16 @@
-/* io_net.c — sockets made with plain syscalls that never block: TCP listeners, sockets for
- * connecting, and the process-wide passive port allocator (an atomic bitmap over [lo, hi], a
+/* io_net.c — sockets made with plain syscalls that never block: TCP listeners, the start-up check
+ * that an address is not held by anyone else (a probe bind without SO_REUSEPORT, and a named lock
+ * in the abstract AF_UNIX namespace for the instant between the probe and the listeners), sockets
+ * for connecting, and the process-wide passive port allocator (an atomic bitmap over [lo, hi], a
  * random starting point from getrandom, each candidate bound for real; safe to share between
- * workers). Must not: accept, connect or transfer (the ring does those), or keep any state per
- * worker. */
+ * workers). Every setsockopt result is checked. Must not: accept, connect or transfer (the ring
+ * does those), or keep any state per worker. */
 #include "io_internal.h"
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -29,6 +33,37 @@ int io_listen_tcp(const struct sockaddr *sa, socklen_t salen, int backlog, bool 
     if (rc < 0) {
         close(fd);
         return rc;
+    }
+    return fd;
+}
+
+int io_listen_probe(const struct sockaddr *sa, socklen_t salen)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    /* SO_REUSEADDR like the real listeners (connections of an earlier run in TIME_WAIT do not
+     * count), never SO_REUSEPORT: a socket that is listening there makes this bind fail. */
+    int rc = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    if (rc == 0 && sa->sa_family == AF_INET6) rc = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    if (rc == 0 && bind(fd, sa, salen) < 0) rc = -errno;
+    close(fd);
+    return rc;
+}
+
+int io_name_lock(const char *name)
+{
+    struct sockaddr_un un;
+    memset(&un, 0, sizeof un);
+    un.sun_family = AF_UNIX;
+    size_t n = strlen(name);
+    if (n == 0 || n + 1 > sizeof un.sun_path) return -ENAMETOOLONG;
+    memcpy(un.sun_path + 1, name, n); /* sun_path[0] == 0: the abstract namespace */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (bind(fd, (struct sockaddr *)&un, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) < 0) {
+        int err = errno;
+        close(fd);
+        return -err;
     }
     return fd;
 }

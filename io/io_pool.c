@@ -8,7 +8,7 @@
 #include <string.h>
 
 typedef struct io_job {
-    io_post_node node;   /* first: the worker frees the job through it */
+    io_post_node node; /* first: the worker frees the job through it */
     io_worker *w;
     io_op *op;
     int (*fn)(void *);
@@ -114,7 +114,10 @@ void io_pool_run(io_worker *w, io_op *op, int (*fn)(void *arg), void *arg, io_cb
     j->fn = fn;
     j->arg = arg;
     pthread_mutex_lock(&p->mu);
-    if (p->tail) p->tail->node.next = &j->node; else p->head = j;
+    if (p->tail)
+        p->tail->node.next = &j->node;
+    else
+        p->head = j;
     p->tail = j;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);

@@ -15,12 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-_Noreturn void io__bug(const char *file, int line, const char *msg)
-{
-    fprintf(stderr, "ringftpd: io bug at %s:%d: %s\n", file, line, msg);
-    abort();
-}
-
 static uint64_t mono_ms(void)
 {
     struct timespec ts;
@@ -42,7 +36,10 @@ static bool pow2(unsigned v) { return v && !(v & (v - 1)); }
 static void backlog_add(io_worker *w, io_sqe_node *n)
 {
     n->next = NULL;
-    if (w->bl_tail) w->bl_tail->next = n; else w->bl_head = n;
+    if (w->bl_tail)
+        w->bl_tail->next = n;
+    else
+        w->bl_head = n;
     w->bl_tail = n;
     w->n_backlog++;
 }
@@ -50,7 +47,7 @@ static void backlog_add(io_worker *w, io_sqe_node *n)
 static struct io_uring_sqe *backlog_sqe(io_worker *w)
 {
     io_sqe_node *n = calloc(1, sizeof *n);
-    if (!n) IO_BUG("out of memory for an SQE backlog entry");
+    RF_INVARIANT(n != NULL, "out of memory for an SQE backlog entry (an SQE is never dropped)");
     backlog_add(w, n);
     return &n->sqe;
 }
@@ -78,7 +75,7 @@ void io__sqe2(io_worker *w, struct io_uring_sqe **a, struct io_uring_sqe **b)
         *a = io_uring_get_sqe(&w->ring);
         *b = io_uring_get_sqe(&w->ring);
         if (*a && *b) return;
-        IO_BUG("SQ reported room for two SQEs but had none");
+        RF_UNREACHABLE("SQ reported room for two SQEs but had none");
     }
     *a = backlog_sqe(w);
     *b = backlog_sqe(w);
@@ -94,7 +91,7 @@ static void backlog_flush(io_worker *w)
         for (unsigned i = 0; i < need; i++) {
             io_sqe_node *n = w->bl_head;
             struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
-            IO_ASSERT(sqe && n);
+            RF_INVARIANT(sqe && n, "the SQ had room for the whole backlog chain");
             *sqe = n->sqe;
             w->bl_head = n->next;
             if (!w->bl_head) w->bl_tail = NULL;
@@ -107,7 +104,7 @@ static void backlog_flush(io_worker *w)
 
 void io__arm(io_worker *w, io_op *op, io_cb cb, uint8_t kind)
 {
-    if (op->inflight) IO_BUG("io_op submitted while still in flight");
+    RF_INVARIANT(!op->inflight, "io_op submitted while still in flight");
     op->cb = cb;
     op->w = w;
     op->inflight = true;
@@ -123,7 +120,10 @@ void io__defer(io_worker *w, io_op *op, int res)
     op->pflags |= IO_PF_DEFERRED;
     op->arg = res;
     op->link = NULL;
-    if (w->def_tail) w->def_tail->link = op; else w->def_head = op;
+    if (w->def_tail)
+        w->def_tail->link = op;
+    else
+        w->def_head = op;
     w->def_tail = op;
 }
 
@@ -249,7 +249,8 @@ static void wake(io_worker *w)
 {
     uint64_t one = 1;
     ssize_t n;
-    do n = write(w->efd, &one, sizeof one); while (n < 0 && errno == EINTR);
+    do n = write(w->efd, &one, sizeof one);
+    while (n < 0 && errno == EINTR);
 }
 
 void io__post_node(io_worker *w, io_post_node *node)
@@ -257,7 +258,10 @@ void io__post_node(io_worker *w, io_post_node *node)
     node->next = NULL;
     pthread_mutex_lock(&w->mu);
     bool was_empty = w->mq_head == NULL;
-    if (w->mq_tail) w->mq_tail->next = node; else w->mq_head = node;
+    if (w->mq_tail)
+        w->mq_tail->next = node;
+    else
+        w->mq_head = node;
     w->mq_tail = node;
     pthread_mutex_unlock(&w->mu);
     if (was_empty) wake(w);
@@ -318,7 +322,10 @@ void io__chunk_put(io_worker *w, io_chunk *ch)
 
 /* ---- life cycle ---- */
 
-static const struct { unsigned flags; const char *desc; } setups[] = {
+static const struct {
+    unsigned flags;
+    const char *desc;
+} setups[] = {
     { IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL,
       "single_issuer+defer_taskrun+submit_all" },
     { IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "single_issuer+defer_taskrun" },
@@ -331,7 +338,10 @@ static const struct { unsigned flags; const char *desc; } setups[] = {
 int io_worker_create(io_worker **out, const io_worker_config *cfg_in, unsigned index, io_pool *pool)
 {
     io_worker_config cfg;
-    if (cfg_in) cfg = *cfg_in; else io_worker_config_defaults(&cfg);
+    if (cfg_in)
+        cfg = *cfg_in;
+    else
+        io_worker_config_defaults(&cfg);
     if (!pow2(cfg.ring_entries) || !pow2(cfg.recv_buf_count) || cfg.recv_buf_count > 32768 ||
         cfg.recv_buf_size == 0)
         return -EINVAL;
@@ -387,9 +397,18 @@ void io_worker_destroy(io_worker *w)
     if (w->br) munmap(w->br, w->br_map_len);
     if (w->bufs) munmap(w->bufs, w->bufs_map_len);
     if (w->efd >= 0) close(w->efd);
-    for (io_post_node *n = w->mq_head, *next; n; n = next) { next = n->next; free(n); }
-    for (io_sqe_node *n = w->bl_head, *next; n; n = next) { next = n->next; free(n); }
-    for (io_chunk *c = w->chunk_free, *next; c; c = next) { next = c->next; free(c); }
+    for (io_post_node *n = w->mq_head, *next; n; n = next) {
+        next = n->next;
+        free(n);
+    }
+    for (io_sqe_node *n = w->bl_head, *next; n; n = next) {
+        next = n->next;
+        free(n);
+    }
+    for (io_chunk *c = w->chunk_free, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
     pthread_mutex_destroy(&w->mu);
     free(w);
 }
@@ -406,7 +425,11 @@ const char *io_worker_setup_desc(const io_worker *w) { return w->setup_desc; }
 
 /* ---- the loop ---- */
 
-typedef struct { uint64_t ud; int32_t res; uint32_t flags; } cqe_copy;
+typedef struct {
+    uint64_t ud;
+    int32_t res;
+    uint32_t flags;
+} cqe_copy;
 
 static void dispatch(io_worker *w, const cqe_copy *c)
 {

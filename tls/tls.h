@@ -40,6 +40,11 @@ enum { TLS_KTLS_AUTO = 0, TLS_KTLS_ON = 1, TLS_KTLS_OFF = 2 };
 
 #define TLS_TOKEN_LEN 16
 
+/* The session lifetime given to OpenSSL and announced as the TLS 1.3 ticket lifetime: the
+ * longest RFC 8446 §4.6.1 allows (7 days). Tickets really die with their key (see
+ * tls_ctx_ticket_keys); TLS 1.2 session IDs with the connection that created them. */
+#define TLS_SESSION_LIFETIME_S 604800u
+
 typedef struct tls_settings {
     const char *cert_file;   /* PEM certificate (chain allowed: leaf first); NULL → self-signed */
     const char *key_file;    /* PEM private key (RSA or EC); NULL → same file as cert_file */
@@ -48,7 +53,7 @@ typedef struct tls_settings {
     const char *hostname;    /* CN of the self-signed certificate; NULL → gethostname() or "ringftpd" */
     int ktls;                /* TLS_KTLS_AUTO (default) / ON / OFF */
     bool alpn_strict;        /* default true: ALPN offered without "ftp" → no_application_protocol */
-    unsigned ticket_rotate_s;       /* ticket key rotation period, default 3600 (min 1) */
+    unsigned ticket_rotate_s;       /* ticket key rotation period, default 3600 (0 is taken as 1) */
     unsigned tickets_per_handshake; /* TLS 1.3 tickets issued per full handshake, default 4 */
     unsigned session_cache_size;    /* server session-ID cache entries, default 20480 */
 } tls_settings;
@@ -63,8 +68,9 @@ typedef struct tls_ctx tls_ctx;
  * certificate or key, key not matching the certificate, ...). With settings.ktls AUTO/ON the
  * kernel is probed once; kTLS missing is not an error (see tls_ctx_ktls_message). */
 int tls_ctx_create(tls_ctx **out, const tls_settings *s, char *err, size_t errlen);
-/* Drops the caller's reference. Connections hold their own reference, so a reload (SIGHUP) may
- * create a new context and free the old one while old connections finish on it. NULL is fine. */
+/* Drops the caller's reference. Connections hold their own reference, so a configuration reload
+ * (not implemented yet) may create a new context and free the old one while old connections
+ * finish on it. NULL is fine. */
 void tls_ctx_free(tls_ctx *ctx);
 /* true when no certificate was configured and an in-memory self-signed one was generated
  * (the caller should log a warning: clients will not be able to verify it). */
@@ -77,18 +83,25 @@ bool tls_ctx_ktls_available(const tls_ctx *ctx);
 /* A line for the start-up log: "kTLS available", "kTLS off (setting)" or "kTLS unavailable: ...". */
 const char *tls_ctx_ktls_message(const tls_ctx *ctx);
 /* Test hook: the clock (seconds, monotonic) used for ticket key rotation. fn NULL → the real one.
- * Call before the context is shared with other threads. */
+ * Call before the context is shared with other threads (the keys are re-dated to its "now"). */
 void tls_ctx_set_clock(tls_ctx *ctx, uint64_t (*fn)(void *arg), void *arg);
+/* Session ticket keys held now, after retiring those whose time is over (tests, statistics).
+ * Key ring: the newest key encrypts new tickets and is replaced every ticket_rotate_s; a
+ * control connection (tls_conn_bind_token) pins the key its tickets were encrypted under until
+ * tls_conn_free(), and a data connection renews tickets under the key of the ticket it resumed;
+ * an older key decrypts until it is unpinned and 2 * ticket_rotate_s old, then it is wiped. */
+unsigned tls_ctx_ticket_keys(tls_ctx *ctx);
 /* Test hook: let tls_conn_attach_fd() proceed even when the kernel probe failed, to exercise the
  * refusal path (OpenSSL then asks the BIO to install keys, the kernel says no, nothing breaks). */
 void tls_ctx_force_ktls(tls_ctx *ctx, bool on);
 
 /* ---- kTLS probe ---- */
 
-/* Whether the running kernel offers the "tls" TCP upper-layer protocol: looks at
- * /proc/sys/net/ipv4/tcp_available_ulp, then tries setsockopt(TCP_ULP, "tls") on a connected
- * loopback TCP pair (which may autoload the module). Blocking, for start-up only; the result is
- * computed once per process. why (may be NULL) receives the reason either way. */
+/* Whether the running kernel offers the "tls" TCP upper-layer protocol: tries
+ * setsockopt(TCP_ULP, "tls") on a connected loopback TCP pair (which may autoload the module);
+ * only when no such socket can be made, reads /proc/sys/net/ipv4/tcp_available_ulp instead.
+ * Blocking, for start-up only; the result is computed once per process. why (may be NULL)
+ * receives the reason either way. */
 bool tls_ktls_probe(char *why, size_t len);
 
 /* ---- connections ---- */
@@ -148,11 +161,13 @@ bool tls_conn_session_reused(const tls_conn *c);
 /* Completed handshakes on this connection (1 after the handshake; never 2: no renegotiation). */
 unsigned tls_conn_handshakes(const tls_conn *c);
 
-/* ---- session binding (FTPS digest §3) ---- */
+/* ---- session binding (RFC 4217 §10.2: the server may insist on a resumed session) ---- */
 
 /* Marks a control connection: every session ticket (and cached TLS 1.2 session) issued on it
- * carries token as ticket appdata. Call right after tls_conn_new(), before the handshake
- * (TLS 1.3 tickets are issued at its end). Returns 0. */
+ * carries token as ticket appdata, and the ticket key of those tickets stays in the key ring
+ * while the connection lives. Call right after tls_conn_new(), before the handshake (TLS 1.3
+ * tickets are issued at its end). Returns 0, or -1 (out of memory; only when called after the
+ * handshake). */
 int tls_conn_bind_token(tls_conn *ctrl, const uint8_t token[TLS_TOKEN_LEN]);
 /* After the handshake of a data connection: 0 when it resumed a session whose appdata equals
  * token; -1 otherwise, with the reason in tls_conn_error(): "TLS session not resumed" or

@@ -1,8 +1,10 @@
-/* tls_bind.c — data-channel session binding (FTPS digest §3): every session ticket issued on a
+/* tls_bind.c — data-channel session binding (RFC 4217 §10.2, the server's view of the data
+ * connection: it may insist on a cached TLS session): every session ticket issued on a
  * control connection carries that connection's random token as ticket appdata (TLS 1.2 and 1.3);
  * a cached TLS 1.2 session (session-ID resumption) carries it too, and so do the tickets issued on
- * a data connection that resumed such a session. A data connection passes only
- * when it resumed a session whose appdata equals its control connection's token.
+ * a data connection that resumed such a session. A data connection passes only when it resumed a
+ * session whose appdata equals its control connection's token. Which key encrypts each ticket,
+ * and how long it lives, is tls_ctx.c's ticket key ring.
  * Must not: refuse tickets itself (the decrypt callback accepts any ticket it can decrypt; the
  * decision and its FTP reply belong to the session driver), or know what a control connection is
  * beyond the token. */
@@ -52,9 +54,11 @@ static SSL_TICKET_RETURN dec_cb(SSL *s, SSL_SESSION *ss, const unsigned char *ke
                     memcpy(c->resumed_token, data, len);
             }
         }
-        /* TLS 1.3 clients use a ticket once (RFC 8446 C.4): renew, so that every resumed data
-         * connection hands out a fresh ticket and the client never runs out */
-        if (status == SSL_TICKET_SUCCESS_RENEW || SSL_version(s) == TLS1_3_VERSION)
+        /* TLS 1.3 clients use a ticket once (RFC 8446 §C.4): renew, so that every resumed data
+         * connection hands out a fresh ticket and the client never runs out. A control
+         * connection that resumed (TLS 1.2 too) gets a ticket with its own token under the
+         * newest key (RFC 5077 §3.1: the server may issue a new ticket on resumption). */
+        if (status == SSL_TICKET_SUCCESS_RENEW || SSL_version(s) == TLS1_3_VERSION || (c != NULL && c->bound))
             return SSL_TICKET_RETURN_USE_RENEW;
         return SSL_TICKET_RETURN_USE;
     }
@@ -72,6 +76,8 @@ static SSL_TICKET_RETURN dec_cb(SSL *s, SSL_SESSION *ss, const unsigned char *ke
 static int new_session_cb(SSL *s, SSL_SESSION *sess)
 {
     tls_conn *c = tls_conn_from_ssl(s);
+    /* on failure (out of memory) the session stays unbound: its data connections are refused
+     * with "not issued on a control connection", never let through */
     if (c != NULL && c->bound && sess != NULL)
         (void)SSL_SESSION_set1_ticket_appdata(sess, c->token, sizeof c->token);
     return 0;
@@ -87,10 +93,14 @@ int tls_conn_bind_token(tls_conn *ctrl, const uint8_t token[TLS_TOKEN_LEN])
 {
     memcpy(ctrl->token, token, TLS_TOKEN_LEN);
     ctrl->bound = true;
-    /* late binding (after a TLS 1.2 handshake): the cached session gets it too */
+    /* late binding (after a TLS 1.2 handshake): the cached session gets it too, and the key of a
+     * ticket already issued stays while this connection lives */
     SSL_SESSION *sess = SSL_get0_session(ctrl->ssl);
-    if (sess != NULL)
-        (void)SSL_SESSION_set1_ticket_appdata(sess, token, TLS_TOKEN_LEN);
+    if (sess != NULL && SSL_SESSION_set1_ticket_appdata(sess, token, TLS_TOKEN_LEN) != 1) {
+        snprintf(ctrl->err, sizeof ctrl->err, "cannot bind the TLS session (out of memory)");
+        return -1;
+    }
+    tls_ctx_pin_issued(ctrl);
     return 0;
 }
 

@@ -74,8 +74,7 @@ static int bio_read(BIO *b, char *out, int outl)
     if (c->ktls_rx) {
         /* kTLS RX: like the kernel socket, never return more than one record per read */
         if (c->rx_rec_left == 0) {
-            if (avail < 5)
-                TLS_BUG("kTLS RX input holds a partial record header");
+            RF_INVARIANT(avail >= 5, "kTLS RX input holds whole record headers");
             const uint8_t *h = c->in.p + c->in.off;
             c->rx_rec_left = 5 + ((size_t)h[3] << 8 | h[4]);
         }
@@ -225,7 +224,7 @@ tls_conn *tls_conn_new(tls_ctx *ctx)
     c->ctrl_type = -1;
     c->ssl = SSL_new(ctx->ssl_ctx);
     c->bio = BIO_new(bio_meth);
-    if (c->ssl == NULL || c->bio == NULL) {
+    if (c->ssl == NULL || c->bio == NULL || SSL_set_app_data(c->ssl, c) != 1) {
         SSL_free(c->ssl);
         BIO_free(c->bio);
         free(c);
@@ -236,7 +235,6 @@ tls_conn *tls_conn_new(tls_ctx *ctx)
     c->ctx = ctx;
     BIO_set_data(c->bio, c);
     SSL_set_bio(c->ssl, c->bio, c->bio); /* one reference, owned by the SSL */
-    SSL_set_app_data(c->ssl, c);
     SSL_set_accept_state(c->ssl);
     return c;
 }
@@ -245,6 +243,14 @@ void tls_conn_free(tls_conn *c)
 {
     if (c == NULL)
         return;
+    /* A TLS 1.2 session this connection created (full handshake) leaves the server's session-ID
+     * cache with it: session-ID resumption lasts as long as the connection that made the session
+     * (the control connection, for its data connections). Resumed sessions belong to another
+     * connection and stay. */
+    SSL_SESSION *sess = SSL_get0_session(c->ssl);
+    if (sess != NULL && c->handshakes > 0 && SSL_version(c->ssl) <= TLS1_2_VERSION && !SSL_session_reused(c->ssl))
+        (void)SSL_CTX_remove_session(c->ctx->ssl_ctx, sess); /* 0 = was not cached: fine */
+    tls_ctx_unpin(c);
     SSL_free(c->ssl); /* frees the BIO */
     buf_free(&c->in);
     buf_free(&c->out);

@@ -14,8 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define TLS_BUG(msg) tls_bug(__FILE__, __LINE__, (msg))
-_Noreturn void tls_bug(const char *file, int line, const char *msg);
+#include "rf_invariant.h"
 
 /* A growable byte buffer: live bytes are p[off, len). */
 typedef struct tls_buf {
@@ -26,11 +25,17 @@ typedef struct tls_buf {
 int tls_buf_append(tls_buf *b, const void *data, size_t n);   /* 0 or -1 (ENOMEM) */
 static inline size_t tls_buf_live(const tls_buf *b) { return b->len - b->off; }
 
+/* One session ticket key of the ring (docs/tls.md, "Ticket keys"). The newest key encrypts new
+ * tickets; every key still in the ring decrypts. A key leaves the ring when it is not the newest,
+ * no live control connection pins it, and two rotation periods have passed since it was born. */
 typedef struct tls_ticket_key {
+    struct tls_ticket_key *next;   /* older keys follow */
+    uint64_t serial;               /* never reused within a context; 0 means "none" elsewhere */
+    uint64_t born;                 /* ctx->clock() when it became the encrypting key */
+    unsigned pins;                 /* live control connections whose tickets it encrypted */
     uint8_t name[16];
     uint8_t aes[32];
     uint8_t hmac[32];
-    bool valid;
 } tls_ticket_key;
 
 struct tls_ctx {
@@ -42,10 +47,11 @@ struct tls_ctx {
     bool ktls_forced;
     char ktls_msg[200];
     char desc[400];
-    /* ticket key ring */
+    /* ticket key ring, newest (the encrypting key) first; all under keys_mu */
     pthread_mutex_t keys_mu;
-    tls_ticket_key cur, prev;
-    uint64_t cur_born;
+    tls_ticket_key *keys;
+    unsigned n_keys;
+    uint64_t next_serial;
     unsigned rotate_s;
     uint64_t (*clock)(void *arg);
     void *clock_arg;
@@ -65,6 +71,10 @@ struct tls_conn {
     bool resumed_seen;                 /* data conn: a ticket was decrypted ... */
     size_t resumed_len;                /* ... and carried this much appdata: */
     uint8_t resumed_token[TLS_TOKEN_LEN];
+    tls_ticket_key *pinned;            /* control conn: the key its tickets are encrypted under
+                                          (pinned in the ring until tls_conn_free) */
+    uint64_t issued_key;               /* serial of the key of the last ticket issued here */
+    uint64_t resumed_key;              /* serial of the key that decrypted the resumed ticket */
     char err[240];
     char alpn[32];
     /* kTLS */
@@ -83,6 +93,11 @@ int tls_cert_self_signed(const char *cn, EVP_PKEY **key, X509 **cert, char *err,
 
 /* tls_ctx.c */
 void tls_ctx_ref(tls_ctx *ctx);
+/* Pins the key of the tickets already issued on c (a control connection bound after its
+ * handshake); a no-op when none was issued or c already pins a key. */
+void tls_ctx_pin_issued(tls_conn *c);
+/* Drops c's pin (tls_conn_free) and retires the keys whose time is over. */
+void tls_ctx_unpin(tls_conn *c);
 /* Appends OpenSSL's queued error reasons to buf (clears the queue). */
 void tls_openssl_errors(char *buf, size_t len, const char *prefix);
 

@@ -1,7 +1,8 @@
 /* vfs.c — confined path resolution: the root descriptor, virtual path → root-relative path,
  * open_how construction, statx → vfs_meta, and the blocking openat2/statx helpers.
  *
- * Owns: every openat2 this project issues outside the ring goes through vfs_open/vfs_stat, always
+ * Owns: every openat2 this project issues outside the ring goes through vfs_open/vfs_stat (or
+ * their _rel forms), always
  * with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS so that symlinks inside the root resolve, absolute
  * and ".." escapes stay inside the root, and /proc magic links are refused (ELOOP). Must not: know
  * sockets, io_uring, TLS or FTP; vfs_open/vfs_stat block and so run only on pool threads or in
@@ -93,15 +94,11 @@ void vfs_meta_from_statx(vfs_meta *m, const struct statx *sx)
     m->ino = sx->stx_ino;
 }
 
-int vfs_open(const vfs_root *r, const char *vpath, int flags, int *fd_out)
+int vfs_open_rel(const vfs_root *r, const char *rel, int flags, int *fd_out)
 {
     *fd_out = -1;
     if (r == NULL || r->fd < 0)
         return -EBADF;
-    char rel[4096];
-    int rc = vfs_rel_path(vpath, rel, sizeof(rel));
-    if (rc != 0)
-        return rc;
     struct open_how how;
     vfs_how(&how, flags, 0644);
     for (int attempt = 0;; attempt++) {
@@ -117,18 +114,40 @@ int vfs_open(const vfs_root *r, const char *vpath, int flags, int *fd_out)
     }
 }
 
-int vfs_stat(const vfs_root *r, const char *vpath, vfs_meta *m)
+int vfs_open(const vfs_root *r, const char *vpath, int flags, int *fd_out)
 {
-    int fd;
-    int rc = vfs_open(r, vpath, O_PATH, &fd);
+    *fd_out = -1;
+    if (r == NULL || r->fd < 0)
+        return -EBADF;
+    char rel[4096];
+    int rc = vfs_rel_path(vpath, rel, sizeof(rel));
     if (rc != 0)
         return rc;
+    return vfs_open_rel(r, rel, flags, fd_out);
+}
+
+static int stat_fd(int fd, vfs_meta *m)
+{
     struct statx sx;
-    rc = 0;
+    int rc = 0;
     if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) != 0)
         rc = -errno;
     else
         vfs_meta_from_statx(m, &sx);
     close(fd);
     return rc;
+}
+
+int vfs_stat(const vfs_root *r, const char *vpath, vfs_meta *m)
+{
+    int fd;
+    int rc = vfs_open(r, vpath, O_PATH, &fd);
+    return rc != 0 ? rc : stat_fd(fd, m);
+}
+
+int vfs_stat_rel(const vfs_root *r, const char *rel, vfs_meta *m)
+{
+    int fd;
+    int rc = vfs_open_rel(r, rel, O_PATH, &fd);
+    return rc != 0 ? rc : stat_fd(fd, m);
 }

@@ -47,12 +47,19 @@ void vfs_meta_from_statx(vfs_meta *m, const struct statx *sx);
  * absolute or holding ".."), -ENAMETOOLONG, -EACCES, -ENOTDIR, -EBADF (root not open). */
 int vfs_open(const vfs_root *r, const char *vpath, int flags, int *fd_out);
 int vfs_stat(const vfs_root *r, const char *vpath, vfs_meta *m);
+/* The same for a path already relative to the root ("a/b", "." — vfs_rel_path's output), as
+ * callers that hold one (a listing job) have: same confinement, same EAGAIN/EINTR retries. */
+int vfs_open_rel(const vfs_root *r, const char *rel, int flags, int *fd_out);
+int vfs_stat_rel(const vfs_root *r, const char *rel, vfs_meta *m);
 
 /* A directory listing: entries with names in one arena, sorted by name (byte order). */
 typedef struct vfs_dirent {
     const char *name;  /* NUL-terminated, inside the listing's arena */
     size_t name_len;
-    vfs_meta meta;     /* lstat-style (a symlink is reported as a link) unless follow_links */
+    vfs_meta meta;     /* lstat-style (a symlink is reported as a link) */
+    const char *link_target; /* symlinks: the link's text (readlinkat, never resolved), NUL-terminated
+                                in the arena; NULL for other entries or when it cannot be read */
+    size_t link_len;
 } vfs_dirent;
 
 typedef struct vfs_dirlist {
@@ -72,6 +79,10 @@ typedef struct vfs_dirlist {
  * truncated is set. An entry whose statx fails with anything but ENOENT (entry vanished: skipped)
  * is kept with the type from getdents and size 0. On error *out is empty (safe to free). */
 int vfs_list_fd(int dirfd, size_t max_entries, vfs_dirlist *out);
+/* The same, keeping only the names keep(name, len, arg) accepts (NULL keeps all); max_entries
+ * counts kept entries, and only they are stat'ed. */
+typedef bool (*vfs_name_filter)(const char *name, size_t len, void *arg);
+int vfs_list_fd_filter(int dirfd, size_t max_entries, vfs_name_filter keep, void *arg, vfs_dirlist *out);
 /* Blocking convenience: vfs_open(vpath, O_RDONLY|O_DIRECTORY) then vfs_list_fd. 0 or -errno. */
 int vfs_list(const vfs_root *r, const char *vpath, size_t max_entries, vfs_dirlist *out);
 /* Frees the arrays and zeroes *l; safe on a zeroed or already freed listing. */

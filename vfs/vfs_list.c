@@ -3,8 +3,10 @@
  * Owns: reading a whole directory (on a private re-opened descriptor, so the caller's fd and its
  * offset are untouched and an O_PATH fd works), per-entry lstat-style metadata, the name arena
  * (offsets while it grows, pointers fixed up once at the end), byte-order sorting and the
- * max_entries cut-off. Must not: run on a worker thread (it blocks: call it from the pool), follow
- * symlinks, or know anything of FTP formatting. */
+ * max_entries cut-off, an optional name filter (applied before the statx, so max_entries counts
+ * kept names), and the text of each symlink (readlinkat: shown, never resolved). Must not: run
+ * on a worker thread (it blocks: call it from the pool), follow symlinks, or know anything of
+ * FTP formatting. */
 #include "vfs.h"
 
 #include <dirent.h>
@@ -86,9 +88,27 @@ static int cmp_dirent(const void *a, const void *b)
     return strcmp(x->name, y->name); /* strcmp compares as unsigned char: byte order */
 }
 
+/* Arena offsets of an entry's strings while the arena may still move. */
+typedef struct vfs_offs {
+    size_t name, link; /* link: SIZE_MAX when none */
+} vfs_offs;
+
+/* The text of symlink name in dfd into the arena (*off), or SIZE_MAX when it cannot be read. */
+static int put_link(vfs_dirlist *l, int dfd, const char *name, size_t *off, size_t *len)
+{
+    char buf[4096];
+    *off = SIZE_MAX;
+    *len = 0;
+    ssize_t n = readlinkat(dfd, name, buf, sizeof(buf));
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return 0; /* vanished, or too long to be a path: shown without a target */
+    *len = (size_t)n;
+    return arena_put(l, buf, (size_t)n, off);
+}
+
 /* Record one entry. Returns 0, 1 when the entry vanished (skipped), or -errno. */
 static int add_entry(vfs_dirlist *l, int dfd, const struct linux_dirent64 *d, size_t *offs_cap,
-                     size_t **offs)
+                     vfs_offs **offs)
 {
     struct statx sx;
     vfs_meta meta;
@@ -112,7 +132,7 @@ static int add_entry(vfs_dirlist *l, int dfd, const struct linux_dirent64 *d, si
         return rc;
     if (l->n >= *offs_cap) {
         size_t ncap = l->cap;
-        size_t *no = realloc(*offs, ncap * sizeof(size_t));
+        vfs_offs *no = realloc(*offs, ncap * sizeof(vfs_offs));
         if (no == NULL)
             return -ENOMEM;
         *offs = no;
@@ -122,15 +142,25 @@ static int add_entry(vfs_dirlist *l, int dfd, const struct linux_dirent64 *d, si
     rc = arena_put(l, d->d_name, len, &off);
     if (rc != 0)
         return rc;
-    (*offs)[l->n] = off;
+    size_t link_off = SIZE_MAX, link_len = 0;
+    if (S_ISLNK(meta.mode) && (rc = put_link(l, dfd, d->d_name, &link_off, &link_len)) != 0)
+        return rc;
+    (*offs)[l->n] = (vfs_offs){ .name = off, .link = link_off };
     vfs_dirent *e = &l->v[l->n++];
     e->name = NULL; /* fixed up once the arena stops moving */
     e->name_len = len;
     e->meta = meta;
+    e->link_target = NULL;
+    e->link_len = link_len;
     return 0;
 }
 
 int vfs_list_fd(int dirfd, size_t max_entries, vfs_dirlist *out)
+{
+    return vfs_list_fd_filter(dirfd, max_entries, NULL, NULL, out);
+}
+
+int vfs_list_fd_filter(int dirfd, size_t max_entries, vfs_name_filter keep, void *arg, vfs_dirlist *out)
 {
     memset(out, 0, sizeof(*out));
     /* A private open file description: own offset, and works when dirfd is O_PATH. */
@@ -138,7 +168,8 @@ int vfs_list_fd(int dirfd, size_t max_entries, vfs_dirlist *out)
     if (dfd < 0)
         return -errno;
     char *buf = malloc(VFS_GETDENTS_BUF);
-    size_t *offs = NULL, offs_cap = 0;
+    vfs_offs *offs = NULL;
+    size_t offs_cap = 0;
     int rc = 0;
     if (buf == NULL) {
         rc = -ENOMEM;
@@ -160,6 +191,8 @@ int vfs_list_fd(int dirfd, size_t max_entries, vfs_dirlist *out)
             const char *nm = d->d_name;
             if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
                 continue;
+            if (keep != NULL && !keep(nm, strlen(nm), arg))
+                continue;
             if (max_entries != 0 && out->n >= max_entries) {
                 out->truncated = true;
                 goto stop;
@@ -172,8 +205,11 @@ int vfs_list_fd(int dirfd, size_t max_entries, vfs_dirlist *out)
         }
     }
 stop:
-    for (size_t i = 0; i < out->n; i++)
-        out->v[i].name = out->arena + offs[i];
+    for (size_t i = 0; i < out->n; i++) {
+        out->v[i].name = out->arena + offs[i].name;
+        if (offs[i].link != SIZE_MAX)
+            out->v[i].link_target = out->arena + offs[i].link;
+    }
     if (out->n > 1)
         qsort(out->v, out->n, sizeof(vfs_dirent), cmp_dirent);
 done:

@@ -294,3 +294,34 @@ bool ftp_addr_same_host(const ftp_addr *a, const ftp_addr *b)
         return a4 && b4 && memcmp(a4, b4, 4) == 0;
     return a->family == FTP_AF_INET6 && b->family == FTP_AF_INET6 && memcmp(a->addr, b->addr, 16) == 0;
 }
+
+static bool is_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool ftp_addr_host_valid(ftp_view v)
+{
+    ftp_addr a;
+    if (v.n >= 2 && v.p[0] == '[' && v.p[v.n - 1] == ']')
+        return ftp_addr_parse_ip((ftp_view){ v.p + 1, v.n - 2 }, &a) == 0 && a.family == FTP_AF_INET6;
+    if (v.n > 0 && v.p[v.n - 1] == '.')
+        v.n--;
+    if (v.n == 0 || v.n > 253)
+        return false;
+    size_t label = 0;
+    for (size_t i = 0; i < v.n; i++) {
+        char c = v.p[i];
+        if (c == '.') {
+            if (label == 0 || v.p[i - 1] == '-')
+                return false;
+            label = 0;
+            continue;
+        }
+        if (!is_alnum(c) && !(c == '-' && label > 0))
+            return false;
+        if (++label > 63)
+            return false;
+    }
+    return label > 0 && v.p[v.n - 1] != '-';
+}

@@ -19,5 +19,9 @@ int ftp_addr_format_ip(ftp_buf *b, const ftp_addr *a);
 /* "h1,h2,h3,h4,p1,p2" for a 227 reply (IPv4 only; returns -1 otherwise). */
 int ftp_addr_format_pasv(ftp_buf *b, const ftp_addr *a, uint16_t port);
 bool ftp_addr_same_host(const ftp_addr *a, const ftp_addr *b);
+/* RFC 7151 §3: a HOST argument is a domain name (RFC 1123 §2.1 labels: letters, digits, '-' not
+ * at either end, 1..63 bytes each, 253 in all, one trailing '.' allowed), an IPv4 literal, or an
+ * IPv6 literal in brackets ("[::1]"). */
+bool ftp_addr_host_valid(ftp_view v);
 
 #endif

@@ -8,22 +8,18 @@
  * Must not: check passwords (the driver does) or touch the transport. */
 #include "ftp_commands.h"
 
+#include "ftp_addr.h"
+
 #include "ftp_list.h"
 
 #include <string.h>
 
-static bool is_anonymous_name(const char *u)
-{
-    ftp_view v = ftp_view_cstr(u);
-    return ftp_view_eq_nocase(v, "anonymous") || ftp_view_eq_nocase(v, "ftp");
-}
-
-/* Digest §3/§6: with tls_required, USER/PASS on a clear control channel get 530. */
+/* RFC 4217 §4 policy (docs/engine.md): with tls_required, USER/PASS on a clear control channel get 530. */
 static bool tls_policy_refuses(const ftp_session *s, const char *user)
 {
     if (!s->cfg->tls_required || s->tls == FTP_TLS_ACTIVE)
         return false;
-    return !(s->cfg->tls_required_anon_exempt && is_anonymous_name(user));
+    return !(s->cfg->tls_required_anon_exempt && ftp_user_is_anonymous(user));
 }
 
 void ftp_h_user(ftp_session *s, ftp_view arg, ftp_out *out)
@@ -40,10 +36,13 @@ void ftp_h_user(ftp_session *s, ftp_view arg, ftp_out *out)
     }
     memcpy(s->user, name, strlen(name) + 1);
     s->user_given = true;
-    if (s->cfg->anonymous_enabled && is_anonymous_name(name))
+    if (s->cfg->anonymous_enabled && ftp_user_is_anonymous(name))
         ftp_reply(out, FTP_R_NEED_PASSWORD, "Anonymous login ok, send your e-mail as password");
-    else
+    else {
+        size_t from = out->text.len;
         ftp_reply(out, FTP_R_NEED_PASSWORD, "Password required for %s", name);
+        ftp_reply_iac_since(out, from); /* a 0xFF in the name is IAC on the wire (RFC 854) */
+    }
 }
 
 void ftp_h_pass(ftp_session *s, ftp_view arg, ftp_out *out)
@@ -105,6 +104,8 @@ void ftp_h_host(ftp_session *s, ftp_view arg, ftp_out *out)
 {
     if (ftp_view_trim(arg).n == 0) {
         ftp_reply(out, FTP_R_SYNTAX_ERROR_ARGS, "Syntax error: HOST needs an argument");
+    } else if (!ftp_addr_host_valid(ftp_view_trim(arg))) { /* RFC 7151 §3.1: 501 for a bad name */
+        ftp_reply(out, FTP_R_SYNTAX_ERROR_ARGS, "Syntax error: HOST needs a domain name or an IP literal");
     } else if (s->logged_in) {
         ftp_reply(out, FTP_R_BAD_SEQUENCE, "HOST not allowed after login");
     } else if (s->user_given) {
@@ -141,16 +142,14 @@ void ftp_h_rein(ftp_session *s, ftp_view arg, ftp_out *out)
     s->mlst_facts = FTP_FACTS_DEFAULT;
     s->epsv_all = false;
     s->data_mode = FTP_DATA_NONE;
-    s->pasv_open = false;
     s->pasv_port = 0;
     memset(&s->active_addr, 0, sizeof s->active_addr);
     ftp_out_push(out, FTP_ACT_DATA_CLOSE);
     ftp_reply(out, FTP_R_SERVICE_READY, "Service ready for new user");
     if (s->tls == FTP_TLS_ACTIVE) {
-        /* Digest §3 decision (explicit) and MS-FTPS §3.2.5.3 (implicit): 220, then close_notify. */
+        /* docs/engine.md decision (explicit) and MS-FTPS §3.2.5.3 (implicit): 220, then close_notify. */
         ftp_out_push(out, FTP_ACT_TLS_STOP);
         s->tls = FTP_TLS_STOPPING;
-        s->rein_after_tls_down = true;
         ftp_wait(s, FTP_WAIT_TLS_DOWN, FTP_K_TLS_REIN, 0);
         return;
     }
@@ -225,7 +224,6 @@ void ftp_k_tls_down(ftp_session *s, ftp_cont k, ftp_out *out)
         s->ccc_done = true; /* control in clear from now on; PROT level unchanged */
         return;
     }
-    s->rein_after_tls_down = false;
     clear_protection(s);
     if (s->implicit) {
         /* MS-FTPS §3.2.5.3: back to the state right after the TCP accept: a new handshake. */
@@ -241,7 +239,8 @@ void ftp_h_pbsz(ftp_session *s, ftp_view arg, ftp_out *out)
     uint64_t n;
     if (s->tls != FTP_TLS_ACTIVE) {
         ftp_reply(out, FTP_R_BAD_SEQUENCE, "PBSZ requires AUTH first");
-    } else if (!ftp_view_to_u64(ftp_view_trim(arg), &n)) {
+    } else if (!ftp_view_to_u64(ftp_view_trim(arg), &n) || n > UINT32_MAX) {
+        /* RFC 2228 §3: PBSZ is a 32-bit unsigned decimal */
         ftp_reply(out, FTP_R_SYNTAX_ERROR_ARGS, "PBSZ needs a decimal buffer size");
     } else {
         s->pbsz_done = true;
@@ -288,7 +287,6 @@ void ftp_h_ccc(ftp_session *s, ftp_view arg, ftp_out *out)
         ftp_reply(out, FTP_R_CMD_OK, "CCC successful, control connection continues in clear");
         ftp_out_push(out, FTP_ACT_TLS_STOP);
         s->tls = FTP_TLS_STOPPING;
-        s->rein_after_tls_down = false;
         ftp_wait(s, FTP_WAIT_TLS_DOWN, FTP_K_TLS_CCC, 0);
     }
 }

@@ -1,9 +1,11 @@
 /* ftp_cmd_data.c — the data channel: its setup, the representation commands, and transfers.
  *
  * Owns: PORT and EPRT (with the bounce rules of RFC 2577: the control peer only unless FXP is
- * allowed, ports >= 1024), PASV and EPSV (EPSV ALL), TYPE/STRU/MODE, REST, the seven transfer
- * verbs RETR STOR APPE STOU LIST NLST MLSD (open → 150 → start → 226 or an error), ABOR, and the
- * continuations of PASV_READY, XFER_OPENED and XFER_DONE. Must not: open connections or files
+ * allowed, ports >= 1024), PASV and EPSV (EPSV ALL), TYPE/STRU/MODE, REST (refused past the end
+ * of the file, and with an offset in TYPE A), the seven transfer verbs RETR STOR APPE STOU LIST
+ * NLST MLSD (open → 150 → start → 226 or an error), LIST/NLST/STAT option words and wildcard
+ * split (pattern_off/prefix_off), ABOR, and the continuations of PASV_READY, XFER_OPENED and
+ * XFER_DONE (451 for a truncated listing). Must not: open connections or files
  * (the driver does, on XFER_OPEN / XFER_START), or call anything outside libc. */
 #include "ftp_commands.h"
 
@@ -11,6 +13,8 @@
 #include "ftp_path.h"
 
 #include <string.h>
+
+static bool refuse_ascii_offset(ftp_session *s, uint64_t offset, ftp_out *out);
 
 static bool refuse_if_epsv_all(ftp_session *s, ftp_out *out)
 {
@@ -23,7 +27,6 @@ static bool refuse_if_epsv_all(ftp_session *s, ftp_out *out)
 static void forget_data(ftp_session *s)
 {
     s->data_mode = FTP_DATA_NONE;
-    s->pasv_open = false;
     s->pasv_port = 0;
 }
 
@@ -145,7 +148,6 @@ void ftp_k_pasv(ftp_session *s, ftp_cont k, const ftp_event *ev, ftp_out *out)
         return;
     }
     s->data_mode = FTP_DATA_PASSIVE;
-    s->pasv_open = true;
     s->pasv_port = ev->port;
     if (k == FTP_K_EPSV) {
         ftp_reply(out, FTP_R_EPSV, "Entering Extended Passive Mode (|||%u|)", (unsigned)ev->port);
@@ -229,6 +231,8 @@ void ftp_h_rest(ftp_session *s, ftp_view arg, ftp_out *out)
         ftp_reply(out, FTP_R_SYNTAX_ERROR_ARGS, "REST needs a decimal offset");
         return;
     }
+    if (refuse_ascii_offset(s, n, out)) /* REST 0 stays harmless: clients send it as a probe */
+        return;
     s->rest_offset = n;
     ftp_reply(out, FTP_R_PENDING_MORE_INFO, "Restart position accepted (%llu)", (unsigned long long)n);
 }
@@ -243,20 +247,80 @@ static bool is_upload(ftp_xfer_kind k)
     return k == FTP_XFER_STOR || k == FTP_XFER_APPE || k == FTP_XFER_STOU;
 }
 
+/* Option letters LIST/NLST/STAT know: a A → dot files (. and .. are never listed), l → long
+ * format (NLST), d → the directory itself, L 1 → accepted and ignored (links are already
+ * followed, NLST is already one name per line). */
+static bool option_letter(char c, unsigned *flags)
+{
+    switch (c) {
+    case 'a': case 'A': *flags |= FTP_XF_LIST_ALL; return true;
+    case 'l': *flags |= FTP_XF_LIST_LONG; return true;
+    case 'd': *flags |= FTP_XF_LIST_DIR; return true;
+    case 'L': case '1': return true;
+    default: return false;
+    }
+}
+
+/* One word of arg: [p, end) up to the next blank. */
+static size_t word_len(ftp_view v)
+{
+    size_t i = 0;
+    while (i < v.n && v.p[i] != ' ' && v.p[i] != '\t')
+        i++;
+    return i;
+}
+
 ftp_view ftp_list_options(ftp_view arg, unsigned *flags)
 {
     ftp_view v = arg;
-    while (v.n > 0 && v.p[0] == '-') {
-        ftp_view w;
-        ftp_view rest = ftp_view_split_word(v, &w);
-        for (size_t i = 1; i < w.n; i++) {
-            if (w.p[i] == 'a') *flags |= FTP_XF_LIST_ALL;
-            else if (w.p[i] == 'l') *flags |= FTP_XF_LIST_LONG;
-            else if (w.p[i] == 'd') *flags |= FTP_XF_LIST_DIR;
+    while (v.n > 1 && v.p[0] == '-') {
+        size_t wn = word_len(v);
+        unsigned f = 0;
+        bool opts = wn >= 2;
+        if (wn == 2 && v.p[1] == '-') { /* "--": the end of options, the rest is the path */
+            v.p += wn, v.n -= wn;
+            if (v.n > 0)
+                v.p++, v.n--;
+            return v;
         }
-        v = rest;
+        for (size_t i = 1; opts && i < wn; i++)
+            opts = option_letter(v.p[i], &f);
+        if (!opts) /* "-dash.txt": a name, not options */
+            return v;
+        *flags |= f;
+        v.p += wn, v.n -= wn;
+        if (v.n > 0) /* the one separator; further blanks belong to the path */
+            v.p++, v.n--;
     }
     return v;
+}
+
+bool ftp_list_split_glob(ftp_view path, ftp_view *dir, ftp_view *pattern)
+{
+    size_t cut = path.n;
+    while (cut > 0 && path.p[cut - 1] != '/')
+        cut--;
+    ftp_view last = { path.p + cut, path.n - cut };
+    bool magic = false;
+    for (size_t i = 0; i < last.n && !magic; i++)
+        magic = last.p[i] == '*' || last.p[i] == '?' || last.p[i] == '[';
+    if (!magic)
+        return false;
+    *dir = (ftp_view){ path.p, cut };
+    *pattern = last;
+    return true;
+}
+
+/* RFC 3659 §4 and §5.3: SIZE and REST count the bytes of the file as stored, which TYPE A does
+ * not send (LF → CRLF). Rather than answer with numbers that would corrupt a resumed download,
+ * REST with a non-zero offset and RETR from an offset are refused while TYPE A is in effect
+ * (docs/engine.md). */
+static bool refuse_ascii_offset(ftp_session *s, uint64_t offset, ftp_out *out)
+{
+    if (!s->type_ascii || offset == 0)
+        return false;
+    ftp_reply(out, FTP_R_PARAM_NOT_IMPL, "Restart is not available in TYPE A; use TYPE I");
+    return true;
 }
 
 static void start_xfer(ftp_session *s, ftp_xfer_kind kind, ftp_view arg, unsigned lflags, ftp_out *out)
@@ -276,16 +340,27 @@ static void start_xfer(ftp_session *s, ftp_xfer_kind kind, ftp_view arg, unsigne
         ftp_reply(out, FTP_R_CANT_OPEN_DATA, "Use PORT, PASV or EPSV first");
         return;
     }
-    if (!ftp_resolve_target(s, arg, out))
+    bool has_offset = kind == FTP_XFER_RETR || kind == FTP_XFER_STOR || kind == FTP_XFER_APPE;
+    if (has_offset && refuse_ascii_offset(s, offset, out))
         return;
+    /* LIST/NLST: a pattern in the last component lists the matching names of its directory
+     * (RFC 959 §4.1.3 "multiple get"); wildcards elsewhere are literal bytes */
+    ftp_view dir, pattern = { NULL, 0 };
+    bool glob = (kind == FTP_XFER_LIST || kind == FTP_XFER_NLST) && ftp_list_split_glob(arg, &dir, &pattern);
+    if (!ftp_resolve_target(s, glob ? dir : arg, out))
+        return;
+    if (glob && pattern.p[0] == '.') /* ".*" asks for dot files, as in a shell */
+        lflags |= FTP_XF_LIST_ALL;
     ftp_action *a = ftp_out_push(out, FTP_ACT_XFER_OPEN);
     a->xfer = kind;
     a->flags = is_listing(kind) ? lflags : (s->type_ascii ? FTP_XF_ASCII : 0);
-    if (kind == FTP_XFER_RETR || kind == FTP_XFER_STOR || kind == FTP_XFER_APPE)
+    if (has_offset) {
         a->offset = offset;
+        s->rest_offset = offset; /* kept until XFER_OPENED: checked against the size there */
+    }
     if (kind == FTP_XFER_STOU) {
         /* str = directory that receives the new file, str2 = name hint ("" when none) */
-        char dir[FTP_PATH_MAX];
+        char udir[FTP_PATH_MAX];
         ftp_view base = { "", 0 };
         size_t dn = strlen(s->target);
         if (arg.n > 0 && dn > 1) { /* "/d/name" → "/d" + "name"; "/name" → "/" + "name" */
@@ -294,13 +369,17 @@ static void start_xfer(ftp_session *s, ftp_xfer_kind kind, ftp_view arg, unsigne
             if (dn > 1)
                 dn--;
         }
-        memcpy(dir, s->target, dn);
-        dir[dn] = '\0';
-        a->str_off = ftp_out_intern(out, dir);
+        memcpy(udir, s->target, dn);
+        udir[dn] = '\0';
+        a->str_off = ftp_out_intern(out, udir);
         a->str2_off = ftp_out_intern_view(out, base);
     } else {
         a->str_off = ftp_out_intern(out, s->target);
     }
+    if (glob)
+        a->pattern_off = ftp_out_intern_view(out, pattern);
+    if (kind == FTP_XFER_NLST) /* E2: NLST names are given back with the client's own prefix */
+        a->prefix_off = ftp_out_intern_view(out, glob ? dir : arg);
     s->xfer = kind;
     s->abort_requested = false;
     ftp_wait(s, FTP_WAIT_XFER_OPEN, FTP_K_XFER, is_listing(kind) ? lflags : 0);
@@ -345,8 +424,14 @@ static void abort_finished(ftp_session *s, ftp_out *out)
     ftp_reply(out, FTP_R_TRANSFER_COMPLETE, "Abort successful");
 }
 
-static void reply_xfer_result(ftp_session *s, ftp_xfer_kind kind, ftp_status st, ftp_out *out)
+static void reply_xfer_result(ftp_session *s, ftp_xfer_kind kind, const ftp_event *ev, ftp_out *out)
 {
+    ftp_status st = ev->status;
+    if (st == FTP_OK && is_listing(kind) && ev->truncated) {
+        /* not a 2xx: the client must not take a cut listing for the whole directory */
+        ftp_reply(out, FTP_R_LOCAL_ERROR, "Listing truncated after %zu entries (server limit)", ev->n_entries);
+        return;
+    }
     switch (st) {
     case FTP_OK:
         ftp_reply(out, FTP_R_TRANSFER_COMPLETE, is_listing(kind) ? "Directory send OK" : "Transfer complete");
@@ -370,6 +455,8 @@ static void reply_open_error(ftp_xfer_kind kind, ftp_status st, ftp_out *out)
 {
     if (kind == FTP_XFER_MLSD && st == FTP_E_NOTDIR) /* RFC 3659 §7.2: MLSD of a file → 501 */
         ftp_reply(out, FTP_R_SYNTAX_ERROR_ARGS, "Not a directory");
+    else if (st == FTP_E_RANGE) /* RFC 3659 §5.3: the REST marker lies beyond the end of the file */
+        ftp_reply(out, FTP_R_INVALID_REST, "Restart position beyond end of file");
     else
         ftp_reply_fs_error(out, st);
 }
@@ -377,6 +464,8 @@ static void reply_open_error(ftp_xfer_kind kind, ftp_status st, ftp_out *out)
 void ftp_k_xfer_opened(ftp_session *s, unsigned lflags, const ftp_event *ev, ftp_out *out)
 {
     ftp_xfer_kind kind = s->xfer;
+    uint64_t offset = s->rest_offset;
+    s->rest_offset = 0;
     if (s->abort_requested) { /* ABOR overtook the open: no data connection is made */
         s->xfer = FTP_XFER_NONE;
         if (ev->status == FTP_OK)
@@ -393,16 +482,30 @@ void ftp_k_xfer_opened(ftp_session *s, unsigned lflags, const ftp_event *ev, ftp
         quit_if_asked(s, out);
         return;
     }
+    if (kind == FTP_XFER_RETR && offset > ev->st.size) {
+        /* RFC 3659 §5.3: a marker past the end is an error, not an empty transfer. The driver
+         * should have said FTP_E_RANGE; it opened the file, so XFER_ABORT lets it close it (its
+         * XFER_DONE then meets no wait and is ignored), and the data channel is used up. */
+        ftp_reply(out, FTP_R_INVALID_REST, "Restart position beyond end of file");
+        ftp_out_push(out, FTP_ACT_XFER_ABORT);
+        ftp_out_push(out, FTP_ACT_DATA_CLOSE);
+        forget_data(s);
+        s->xfer = FTP_XFER_NONE;
+        quit_if_asked(s, out);
+        return;
+    }
     const char *mode = s->type_ascii ? "ASCII" : "BINARY";
+    size_t from = out->text.len;
     if (is_listing(kind))
         ftp_reply(out, FTP_R_FILE_STATUS_OK, "Here comes the directory listing");
     else if (kind == FTP_XFER_STOU)
         ftp_reply(out, FTP_R_FILE_STATUS_OK, "FILE: %s", ev->str ? ev->str : s->target);
-    else if (kind == FTP_XFER_RETR)
+    else if (kind == FTP_XFER_RETR && !s->type_ascii) /* TYPE A sends more bytes than stored */
         ftp_reply(out, FTP_R_FILE_STATUS_OK, "Opening %s mode data connection for %s (%llu bytes)", mode,
                   s->target, (unsigned long long)ev->st.size);
     else
         ftp_reply(out, FTP_R_FILE_STATUS_OK, "Opening %s mode data connection for %s", mode, s->target);
+    ftp_reply_iac_since(out, from);
     ftp_action *a = ftp_out_push(out, FTP_ACT_XFER_START);
     a->xfer = kind;
     a->data_mode = s->data_mode;
@@ -418,7 +521,7 @@ void ftp_k_xfer_done(ftp_session *s, const ftp_event *ev, ftp_out *out)
     ftp_xfer_kind kind = s->xfer;
     s->xfer = FTP_XFER_NONE;
     forget_data(s);
-    reply_xfer_result(s, kind, ev->status, out);
+    reply_xfer_result(s, kind, ev, out);
     if (s->abort_requested)
         abort_finished(s, out);
     quit_if_asked(s, out);

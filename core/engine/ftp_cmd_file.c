@@ -1,7 +1,8 @@
 /* ftp_cmd_file.c — commands about names in the user's tree, answered over the control channel.
  *
  * Owns: CWD/XCWD, CDUP/XCUP, PWD/XPWD, SIZE, MDTM, MLST, MFMT, DELE, RMD/XRMD, MKD/XMKD, RNFR/RNTO,
- * STAT with a path, and the continuations of STAT, DIR_ENTRIES and FILE_OP. Every path is resolved
+ * STAT with a path (and a pattern), and the continuations of STAT, DIR_ENTRIES and FILE_OP; SIZE is
+ * refused in TYPE A, CWD answers 550 for unusable names, echoed paths get 0xFF doubled. Every path is resolved
  * against the cwd with ftp_path_resolve (normalised, never above "/"); permission bits of the login
  * are checked before any action. Must not: look at the file system (the driver answers STAT,
  * DIR_READ and FILE_OP through vfs/), or call anything outside libc. */
@@ -38,25 +39,31 @@ static void file_op(ftp_session *s, ftp_fileop op, ftp_cont k, ftp_out *out)
     ftp_wait(s, FTP_WAIT_FILE_OP, k, 0);
 }
 
-void ftp_h_cwd(ftp_session *s, ftp_view arg, ftp_out *out)
+/* CWD/CDUP: RFC 959 §5.4 lists 550 (not 553) for a directory that cannot be used; a name too
+ * long for the engine or the file system is such a directory. */
+static void cwd_to(ftp_session *s, ftp_view arg, ftp_out *out)
 {
-    if (ftp_resolve_target(s, arg, out))
-        stat_target(s, FTP_K_CWD, 0, out);
+    if (ftp_path_resolve(s->cwd, arg, s->target, sizeof s->target) < 0) {
+        ftp_reply(out, FTP_R_FILE_ERROR, "No such directory: name too long");
+        return;
+    }
+    stat_target(s, FTP_K_CWD, 0, out);
 }
 
-void ftp_h_cdup(ftp_session *s, ftp_view arg, ftp_out *out)
-{
-    if (ftp_resolve_target(s, FTP_VIEW_LIT(".."), out))
-        stat_target(s, FTP_K_CWD, 0, out);
-}
+void ftp_h_cwd(ftp_session *s, ftp_view arg, ftp_out *out) { cwd_to(s, arg, out); }
+void ftp_h_cdup(ftp_session *s, ftp_view arg, ftp_out *out) { cwd_to(s, FTP_VIEW_LIT(".."), out); }
 
 void ftp_h_pwd(ftp_session *s, ftp_view arg, ftp_out *out)
 {
-    ftp_reply_257(out, s->cwd, "is the current directory");
+    ftp_reply_257(out, s->cwd, "is the current directory"); /* ftp_path_quote257 doubles 0xFF */
 }
 
 void ftp_h_size(ftp_session *s, ftp_view arg, ftp_out *out)
 {
+    if (s->type_ascii) { /* RFC 3659 §4: the size would have to be the bytes TYPE A sends */
+        ftp_reply(out, FTP_R_FILE_ERROR, "SIZE is not available in TYPE A; use TYPE I");
+        return;
+    }
     if (ftp_resolve_target(s, arg, out))
         stat_target(s, FTP_K_SIZE, 0, out);
 }
@@ -141,10 +148,16 @@ void ftp_stat_path(ftp_session *s, ftp_view arg, ftp_out *out)
 {
     unsigned f = 0;
     ftp_view path = ftp_list_options(arg, &f);
-    if (!ftp_resolve_target(s, path, out))
+    ftp_view dir, pattern;
+    bool glob = ftp_list_split_glob(path, &dir, &pattern); /* "STAT *.txt", as LIST */
+    if (!ftp_resolve_target(s, glob ? dir : path, out))
         return;
+    if (glob && pattern.p[0] == '.')
+        f |= FTP_XF_LIST_ALL;
     ftp_action *a = ftp_out_push(out, FTP_ACT_DIR_READ);
     a->str_off = ftp_out_intern(out, s->target);
+    if (glob)
+        a->pattern_off = ftp_out_intern_view(out, pattern);
     ftp_wait(s, FTP_WAIT_DIR, FTP_K_STAT_DIR, f);
 }
 
@@ -159,11 +172,16 @@ static ftp_mlst_type mlst_type(const ftp_stat *st)
 
 void ftp_k_stat(ftp_session *s, ftp_cont k, unsigned arg, const ftp_event *ev, ftp_out *out)
 {
+    if (ev->status == FTP_E_NAME && k == FTP_K_CWD) { /* RFC 959 §5.4: CWD has no 553 */
+        ftp_reply(out, FTP_R_FILE_ERROR, "No such directory: name not allowed");
+        return;
+    }
     if (ev->status != FTP_OK) {
         ftp_reply_fs_error(out, ev->status);
         return;
     }
     const ftp_stat *st = &ev->st;
+    size_t from = out->text.len; /* replies below echo the path: 0xFF doubled at the end */
     switch (k) {
     case FTP_K_CWD:
         if (!ftp_stat_is_dir(st)) {
@@ -174,7 +192,9 @@ void ftp_k_stat(ftp_session *s, ftp_cont k, unsigned arg, const ftp_event *ev, f
         ftp_reply(out, FTP_R_FILE_ACTION_OK, "Directory changed to %s", s->cwd);
         break;
     case FTP_K_SIZE:
-        if (!ftp_stat_is_reg(st))
+        if (s->type_ascii) /* TYPE A came between SIZE and its STAT: cannot happen (no pipelining past a wait) */
+            ftp_reply(out, FTP_R_FILE_ERROR, "SIZE is not available in TYPE A; use TYPE I");
+        else if (!ftp_stat_is_reg(st))
             ftp_reply(out, FTP_R_FILE_ERROR, "Not a regular file");
         else
             ftp_reply(out, FTP_R_FILE_STATUS, "%llu", (unsigned long long)st->size);
@@ -203,13 +223,16 @@ void ftp_k_stat(ftp_session *s, ftp_cont k, unsigned arg, const ftp_event *ev, f
         ftp_view base = ftp_path_basename(s->target);
         ftp_entry e = { .name = base.p, .name_len = base.n, .st = *st };
         ftp_reply_begin(out, FTP_R_FILE_STATUS, "Status of %s:", s->target);
-        ftp_list_long(ftp_reply_raw_begin(out), &e, st->mtime, s->anonymous);
+        /* the driver's clock (ev->now), never the file's own time: a file older than six
+         * months shows its year like ls -l */
+        ftp_list_long(ftp_reply_raw_begin(out), &e, ev->now, s->anonymous);
         ftp_reply_raw_end(out);
         ftp_reply(out, FTP_R_FILE_STATUS, "End of status");
         break;
     }
     default: break;
     }
+    ftp_reply_iac_since(out, from);
     (void)arg;
 }
 
@@ -224,6 +247,7 @@ void ftp_k_dir(ftp_session *s, unsigned arg, const ftp_event *ev, ftp_out *out)
         return;
     }
     bool all = (arg & FTP_XF_LIST_ALL) != 0;
+    size_t from = out->text.len;
     ftp_reply_begin(out, FTP_R_FILE_STATUS, "Status of %s:", s->target);
     ftp_buf *b = ftp_reply_raw_begin(out);
     for (size_t i = 0; ev->entries && i < ev->n_entries; i++)
@@ -233,6 +257,7 @@ void ftp_k_dir(ftp_session *s, unsigned arg, const ftp_event *ev, ftp_out *out)
     if (ev->truncated)
         ftp_reply_line(out, " (listing truncated)");
     ftp_reply(out, FTP_R_FILE_STATUS, "End of status");
+    ftp_reply_iac_since(out, from);
 }
 
 void ftp_k_file_op(ftp_session *s, ftp_cont k, const ftp_event *ev, ftp_out *out)
@@ -248,7 +273,9 @@ void ftp_k_file_op(ftp_session *s, ftp_cont k, const ftp_event *ev, ftp_out *out
     case FTP_K_RENAME: ftp_reply(out, FTP_R_FILE_ACTION_OK, "Rename successful"); break;
     case FTP_K_MFMT: {
         size_t n = strlen(s->target);
+        size_t from = out->text.len;
         ftp_reply(out, FTP_R_FILE_STATUS, "Modify=%s; %s", s->target + n + 1, s->target);
+        ftp_reply_iac_since(out, from);
         break;
     }
     default: break;

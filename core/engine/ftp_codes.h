@@ -46,6 +46,7 @@ enum ftp_reply_code {
     FTP_R_PAGE_TYPE_UNKNOWN   = 551,
     FTP_R_EXCEEDED_STORAGE    = 552,
     FTP_R_BAD_FILENAME        = 553,
+    FTP_R_INVALID_REST        = 554, /* RFC 3659 §5.3: REST marker beyond the end of the file */
 };
 
 #endif

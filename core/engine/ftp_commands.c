@@ -2,8 +2,9 @@
  *
  * Owns: the one immutable table {verb, handler, flags, HELP syntax} covering every verb of RFC 959,
  * 2228, 2389, 2428, 2640, 3659, 7151 and MFMT (with the X* aliases of RFC 775); the dispatch rules
- * (verb case-insensitive, 500 unknown, 502 not implemented, 530 before login, 501 missing argument,
- * RNFR forgotten by any command but RNTO); and FEAT, OPTS, LANG, HELP, SITE, SYST, NOOP, ACCT, ALLO
+ * (verb case-insensitive, the argument after exactly one blank, 500 for an empty line and for an
+ * unknown verb, 502 not implemented, 530 before login, 501 missing argument, RNFR forgotten by any
+ * command but RNTO); doubling 0xFF in replies that echo client bytes (ftp_reply_iac_since); and FEAT, OPTS, LANG, HELP, SITE, SYST, NOOP, ACCT, ALLO
  * and STAT without argument. Must not: wait for I/O (those handlers live in ftp_cmd_*.c) or call
  * anything outside libc. */
 #include "ftp_commands.h"
@@ -107,14 +108,16 @@ bool ftp_cmd_runs_during_xfer(const char *line, size_t len, bool has_nul)
 void ftp_cmd_dispatch(ftp_session *s, const char *line, size_t len, bool has_nul, ftp_out *out)
 {
     ftp_view verb;
-    ftp_view arg = ftp_view_split_word((ftp_view){ line, len }, &verb);
-    if (verb.n == 0 && !has_nul)
-        return; /* empty line: ignored */
+    ftp_view arg = ftp_view_split_verb((ftp_view){ line, len }, &verb);
     const ftp_cmd *c = has_nul ? NULL : ftp_cmd_find(verb);
     if (s->rnfr[0] && !(c && c->fn == ftp_h_rnto))
         s->rnfr[0] = '\0'; /* RNTO must follow RNFR immediately */
     if (has_nul) {
         ftp_reply(out, FTP_R_SYNTAX_ERROR, "NUL byte in command line");
+        return;
+    }
+    if (verb.n == 0) { /* RFC 959 §4.2: every command gets a reply, an empty line too */
+        ftp_reply(out, FTP_R_SYNTAX_ERROR, "Empty command line");
         return;
     }
     if (!c) {
@@ -134,6 +137,14 @@ void ftp_cmd_dispatch(ftp_session *s, const char *line, size_t len, bool has_nul
         return;
     }
     c->fn(s, arg, out);
+}
+
+void ftp_reply_iac_since(ftp_out *out, size_t from)
+{
+    if (out->text.len <= from || out->n == 0 || out->act[out->n - 1].kind != FTP_ACT_REPLY)
+        return; /* nothing was replied since `from` */
+    ftp_buf_double_iac(&out->text, from);
+    ftp_reply_raw_end(out);
 }
 
 /* ---- informational commands ---- */
@@ -315,7 +326,9 @@ void ftp_h_stat(ftp_session *s, ftp_view arg, ftp_out *out)
         ftp_reply(out, FTP_R_SYSTEM_STATUS, "Transfer in progress");
         return;
     }
+    size_t from = out->text.len;
     ftp_reply_begin(out, FTP_R_SYSTEM_STATUS, "ringftpd status:");
     status_lines(s, out);
     ftp_reply(out, FTP_R_SYSTEM_STATUS, "End of status");
+    ftp_reply_iac_since(out, from); /* the user name may hold 0xFF (RFC 854) */
 }

@@ -4,7 +4,8 @@
  * Owns: the declarations shared by ftp_engine.c (framing, event routing), ftp_commands.c (table,
  * dispatch, informational commands), ftp_cmd_auth.c (login, TLS, REIN, QUIT), ftp_cmd_data.c
  * (data channel setup, transfers, ABOR) and ftp_cmd_file.c (paths, metadata, file operations).
- * Must not: be included outside core/ftp_*.c; the driver sees only ftp_engine.h. */
+ * Must not: be included outside core/engine/ftp_*.c; the driver sees only ftp_engine.h and
+ * ftp_pump.h. */
 #ifndef RINGFTPD_FTP_COMMANDS_H
 #define RINGFTPD_FTP_COMMANDS_H
 
@@ -52,6 +53,10 @@ void ftp_cmd_dispatch(ftp_session *s, const char *line, size_t len, bool has_nul
 /* May this line run while a transfer is being opened or in progress (ABOR, QUIT, STAT alone)? */
 bool ftp_cmd_runs_during_xfer(const char *line, size_t len, bool has_nul);
 
+/* Lines are only started while at least this many action slots of an ftp_out are free: no
+ * command emits more (ftp_engine.c, and ftp_pump.c for the lines that jump the queue). */
+#define FTP_MIN_ROOM 8
+
 /* ---- shared helpers (ftp_engine.c) ---- */
 void ftp_wait(ftp_session *s, ftp_pending p, ftp_cont k, unsigned arg);
 void ftp_emit_close(ftp_session *s, ftp_out *out);          /* CLOSE; nothing after it */
@@ -64,9 +69,17 @@ void ftp_reply_fs_error(ftp_out *out, ftp_status st);
 /* Forget login, rename and restart state (USER again, AUTH, REIN). */
 void ftp_login_reset(ftp_session *s);
 
-/* Leading "-xyz" words of LIST/NLST/STAT: a, l, d set FTP_XF_LIST_*, other letters are ignored;
- * returns the rest (the path). */
+/* Leading option words of LIST/NLST/STAT: a word of "-" and known letters only (a A l d L 1),
+ * until "--" (taken away) or the first other word; returns the rest (the path), which keeps its
+ * leading spaces after the one separator. "-x.txt" is a path. */
 ftp_view ftp_list_options(ftp_view arg, unsigned *flags);
+/* A LIST/NLST/STAT path whose last component holds * ? or [ (ftp_glob.h): dir = everything
+ * before that component (with its '/'; "" for none), pattern = the component. False when the
+ * last component has no magic (then the whole path is listed literally). */
+bool ftp_list_split_glob(ftp_view path, ftp_view *dir, ftp_view *pattern);
+/* After a reply that echoes a path was written from offset `from` of out->text: double its 0xFF
+ * bytes (Telnet IAC, RFC 854; RFC 3659 §2.2) and extend the trailing REPLY over them. */
+void ftp_reply_iac_since(ftp_out *out, size_t from);
 
 /* ---- handlers ---- */
 /* ftp_commands.c */

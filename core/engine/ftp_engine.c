@@ -13,9 +13,6 @@
 
 #include <string.h>
 
-/* Lines are only started while at least this many action slots are free: no command emits more. */
-#define FTP_MIN_ROOM 8
-
 void ftp_engine_config_defaults(ftp_engine_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -48,6 +45,34 @@ void ftp_session_init(ftp_session *s, const ftp_engine_config *cfg, const ftp_co
 void ftp_session_free(ftp_session *s)
 {
     ftp_line_free(&s->reader);
+}
+
+static const char *const action_names[] = {
+#define FTP_X_NAME(name) #name,
+    FTP_ACTION_LIST(FTP_X_NAME)
+#undef FTP_X_NAME
+};
+
+static const char *const event_names[] = {
+#define FTP_X_NAME(name) #name,
+    FTP_EVENT_LIST(FTP_X_NAME)
+#undef FTP_X_NAME
+};
+
+const char *ftp_action_name(ftp_action_kind k)
+{
+    return (size_t)k < sizeof action_names / sizeof action_names[0] ? action_names[k] : "?";
+}
+
+const char *ftp_event_name(ftp_event_kind k)
+{
+    return (size_t)k < sizeof event_names / sizeof event_names[0] ? event_names[k] : "?";
+}
+
+bool ftp_user_is_anonymous(const char *user)
+{
+    ftp_view v = ftp_view_cstr(user ? user : "");
+    return ftp_view_eq_nocase(v, "anonymous") || ftp_view_eq_nocase(v, "ftp");
 }
 
 bool ftp_engine_closed(const ftp_session *s)

@@ -14,8 +14,9 @@
  * connection; an action that changes the control transport (TLS_START, TLS_STOP, CLOSE) runs only
  * after every reply before it has been sent. While the engine waits for the event that answers an
  * action, it processes no further command line (except ABOR, STAT and QUIT during a transfer);
- * ftp_engine_input() then returns fewer bytes than it was given and the driver keeps the rest
- * and offers it again after the next event. */
+ * ftp_engine_input() then returns fewer bytes than it was given. Feeders do not call it directly:
+ * they go through the input pump (ftp_pump.h), which keeps the rest, offers it again after each
+ * event and lets ABOR, STAT and QUIT jump over lines queued during a transfer. */
 #ifndef RINGFTPD_FTP_ENGINE_H
 #define RINGFTPD_FTP_ENGINE_H
 
@@ -45,29 +46,51 @@ void ftp_engine_config_defaults(ftp_engine_config *cfg);
 
 /* ---- output: replies and actions, in order ---- */
 
+/* The action kinds, one X(NAME) each: FTP_ACT_NAME in ftp_action_kind, "NAME" from ftp_action_name(). */
+#define FTP_ACTION_LIST(X)                                                                          \
+    /* send text(text_off,text_len) on the control channel (complete reply lines) */               \
+    X(REPLY)                                                                                        \
+    /* discard any plaintext input held by the driver (ftp_pump_drop), then run the server TLS     \
+       handshake on the control connection → FTP_EV_TLS_UP / FTP_EV_TLS_FAILED */                  \
+    X(TLS_START)                                                                                    \
+    /* after pending replies: close_notify, await the peer's, keep the TCP connection open,        \
+       continue in clear → FTP_EV_TLS_DOWN */                                                      \
+    X(TLS_STOP)                                                                                     \
+    /* check user (str) / password (str2) → FTP_EV_LOGIN */                                        \
+    X(LOGIN)                                                                                        \
+    /* arm a timer of `ms` (never sleep) → FTP_EV_DELAY_DONE */                                    \
+    X(DELAY)                                                                                        \
+    /* close any data listener/connection, open a passive listener on the control connection's    \
+       local address (family) → FTP_EV_PASV_READY */                                               \
+    X(PASV_OPEN)                                                                                    \
+    /* forget the passive listener / active target; no event */                                    \
+    X(DATA_CLOSE)                                                                                   \
+    /* metadata of path (str) → FTP_EV_STAT */                                                     \
+    X(STAT)                                                                                         \
+    /* open what a transfer reads or writes (xfer, str = path, offset, flags) → FTP_EV_XFER_OPENED */ \
+    X(XFER_OPEN)                                                                                    \
+    /* the 150/125 reply before this is queued: obtain the data connection (accept on the passive  \
+       listener or connect to `addr`), run TLS on it when `protect`, move the bytes, close it      \
+       → FTP_EV_XFER_DONE */                                                                       \
+    X(XFER_START)                                                                                   \
+    /* stop the transfer in progress (or the one being opened) → FTP_EV_XFER_DONE with             \
+       FTP_E_ABORTED (or its real end if it already finished) */                                   \
+    X(XFER_ABORT)                                                                                   \
+    /* entries of directory str, for STAT over the control channel → FTP_EV_DIR_ENTRIES */         \
+    X(DIR_READ)                                                                                     \
+    /* fileop on str (and str2 for RENAME; mtime for MFMT) → FTP_EV_FILE_OP */                     \
+    X(FILE_OP)                                                                                      \
+    /* after pending replies (and TLS close_notify): close the control connection */               \
+    X(CLOSE)
+
 typedef enum ftp_action_kind {
-    FTP_ACT_REPLY,      /* send text(text_off,text_len) on the control channel (complete reply lines) */
-    FTP_ACT_TLS_START,  /* discard any plaintext input held by the driver, then run the server TLS
-                           handshake on the control connection → FTP_EV_TLS_UP / FTP_EV_TLS_FAILED */
-    FTP_ACT_TLS_STOP,   /* after pending replies: close_notify, await the peer's, keep the TCP
-                           connection open, continue in clear → FTP_EV_TLS_DOWN */
-    FTP_ACT_LOGIN,      /* check user (str) / password (str2) → FTP_EV_LOGIN */
-    FTP_ACT_DELAY,      /* arm a timer of `ms` (never sleep) → FTP_EV_DELAY_DONE */
-    FTP_ACT_PASV_OPEN,  /* close any data listener/connection, open a passive listener on the control
-                           connection's local address (family) → FTP_EV_PASV_READY */
-    FTP_ACT_DATA_CLOSE, /* forget the passive listener / active target; no event */
-    FTP_ACT_STAT,       /* metadata of path (str) → FTP_EV_STAT */
-    FTP_ACT_XFER_OPEN,  /* open what a transfer reads or writes (xfer, str = path, offset, flags)
-                           → FTP_EV_XFER_OPENED */
-    FTP_ACT_XFER_START, /* the 150/125 reply before this is queued: obtain the data connection (accept
-                           on the passive listener or connect to `addr`), run TLS on it when
-                           `protect`, move the bytes, close it → FTP_EV_XFER_DONE */
-    FTP_ACT_XFER_ABORT, /* stop the transfer in progress (or the one being opened) → FTP_EV_XFER_DONE
-                           with FTP_E_ABORTED (or its real end if it already finished) */
-    FTP_ACT_DIR_READ,   /* entries of directory str, for STAT over the control channel → FTP_EV_DIR_ENTRIES */
-    FTP_ACT_FILE_OP,    /* fileop on str (and str2 for RENAME; mtime for MFMT) → FTP_EV_FILE_OP */
-    FTP_ACT_CLOSE,      /* after pending replies (and TLS close_notify): close the control connection */
+#define FTP_X_ACTION(name) FTP_ACT_##name,
+    FTP_ACTION_LIST(FTP_X_ACTION)
+#undef FTP_X_ACTION
 } ftp_action_kind;
+
+/* "REPLY", "TLS_START", ... (the enumerator without FTP_ACT_); "?" for a value outside the list. */
+const char *ftp_action_name(ftp_action_kind k);
 
 typedef enum ftp_xfer_kind {
     FTP_XFER_NONE = 0,
@@ -101,6 +124,14 @@ typedef struct ftp_action {
     ftp_data_mode data_mode;     /* XFER_START */
     ftp_addr addr;               /* XFER_START, active mode: where to connect */
     bool protect;                /* XFER_START: PROT P — TLS on the data connection */
+    /* XFER_OPEN of LIST/NLST and DIR_READ (STAT): a glob pattern (ftp_glob.h: * ? [...]) for the
+     * names of directory str; UINT32_MAX = none (str itself is listed). MLSD never has one. */
+    uint32_t pattern_off;
+    /* XFER_OPEN of NLST: the argument as the client gave it, without options and without the
+     * pattern component ("d2/d3"; "d2/" for "d2/" + a pattern; "" for a bare pattern or no argument); UINT32_MAX =
+     * none. NLST lines: target a file → the argument as given; a directory or a pattern →
+     * prefix + ("/" unless prefix is "" or ends in "/") + name. */
+    uint32_t prefix_off;
 } ftp_action;
 
 #define FTP_OUT_MAX_ACTIONS 32
@@ -119,21 +150,43 @@ const char *ftp_out_str(const ftp_out *out, uint32_t off);
 
 /* ---- events: results of actions and timers ---- */
 
+/* The event kinds, one X(NAME) each: FTP_EV_NAME in ftp_event_kind, "NAME" from ftp_event_name(). */
+#define FTP_EVENT_LIST(X)                                                                           \
+    /* control handshake finished */                                                                \
+    X(TLS_UP)                                                                                       \
+    /* control handshake failed: the engine answers CLOSE */                                        \
+    X(TLS_FAILED)                                                                                   \
+    /* TLS_STOP finished; control connection is clear again */                                      \
+    X(TLS_DOWN)                                                                                     \
+    /* status FTP_OK + perms, or FTP_E_ACCES */                                                     \
+    X(LOGIN)                                                                                        \
+    /* the DELAY timer fired */                                                                     \
+    X(DELAY_DONE)                                                                                   \
+    /* status FTP_OK + port (listener bound), or FTP_E_NOPORT */                                    \
+    X(PASV_READY)                                                                                   \
+    /* status + st */                                                                               \
+    X(STAT)                                                                                         \
+    /* status + st (size of the file; for STOU, str = the name chosen) */                           \
+    X(XFER_OPENED)                                                                                  \
+    /* status + bytes; listings: truncated + n_entries (entries sent) */                            \
+    X(XFER_DONE)                                                                                    \
+    /* status + entries[n_entries] + now */                                                         \
+    X(DIR_ENTRIES)                                                                                  \
+    /* status */                                                                                    \
+    X(FILE_OP)                                                                                      \
+    /* no command for the idle limit */                                                             \
+    X(IDLE_TIMEOUT)                                                                                 \
+    /* not logged in by the login deadline */                                                       \
+    X(LOGIN_TIMEOUT)
+
 typedef enum ftp_event_kind {
-    FTP_EV_TLS_UP,        /* control handshake finished */
-    FTP_EV_TLS_FAILED,    /* control handshake failed: the engine answers CLOSE */
-    FTP_EV_TLS_DOWN,      /* TLS_STOP finished; control connection is clear again */
-    FTP_EV_LOGIN,         /* status FTP_OK + perms, or FTP_E_ACCES */
-    FTP_EV_DELAY_DONE,
-    FTP_EV_PASV_READY,    /* status FTP_OK + port (listener bound), or FTP_E_NOPORT */
-    FTP_EV_STAT,          /* status + st */
-    FTP_EV_XFER_OPENED,   /* status + st (size of the file; for STOU, str = the name chosen) */
-    FTP_EV_XFER_DONE,     /* status + bytes */
-    FTP_EV_DIR_ENTRIES,   /* status + entries[n_entries] + now */
-    FTP_EV_FILE_OP,       /* status */
-    FTP_EV_IDLE_TIMEOUT,  /* no command for the idle limit */
-    FTP_EV_LOGIN_TIMEOUT, /* not logged in by the login deadline */
+#define FTP_X_EVENT(name) FTP_EV_##name,
+    FTP_EVENT_LIST(FTP_X_EVENT)
+#undef FTP_X_EVENT
 } ftp_event_kind;
+
+/* "TLS_UP", "LOGIN", ... (the enumerator without FTP_EV_); "?" for a value outside the list. */
+const char *ftp_event_name(ftp_event_kind k);
 
 typedef struct ftp_event {
     ftp_event_kind kind;
@@ -145,8 +198,9 @@ typedef struct ftp_event {
     uint64_t bytes;           /* XFER_DONE */
     const ftp_entry *entries; /* DIR_ENTRIES (valid during the call only) */
     size_t n_entries;
-    bool truncated;           /* DIR_ENTRIES: listing limit reached */
-    int64_t now;              /* DIR_ENTRIES: wall clock, seconds (LIST date format) */
+    bool truncated;           /* DIR_ENTRIES, XFER_DONE of a listing: listing limit reached */
+    int64_t now;              /* DIR_ENTRIES and STAT: wall clock, seconds (LIST date format of
+                                 "STAT path"); 0 → every date is shown with its year */
     const char *str;          /* XFER_OPENED for STOU: final name */
 } ftp_event;
 
@@ -175,7 +229,7 @@ typedef enum ftp_pending {
 #define FTP_PATH_MAX 4096
 #define FTP_USER_MAX 256
 
-/* Per-session state. Owned by one worker; fields are read-only outside core/ftp_engine*.c. */
+/* Per-session state. Owned by one worker; fields are read-only outside core/engine/ftp_*.c. */
 typedef struct ftp_session {
     const ftp_engine_config *cfg;
     ftp_conn_info conn;
@@ -187,7 +241,6 @@ typedef struct ftp_session {
     bool pbsz_done;             /* PBSZ accepted in this TLS session */
     bool prot_p;                /* data channel protection level P */
     bool ccc_done;              /* control channel went back to clear after TLS */
-    bool rein_after_tls_down;   /* TLS_STOP came from REIN */
 
     bool user_given;            /* USER accepted, PASS expected */
     bool logged_in;
@@ -207,7 +260,6 @@ typedef struct ftp_session {
 
     ftp_data_mode data_mode;
     bool epsv_all;
-    bool pasv_open;             /* passive listener bound (data_mode == PASSIVE) */
     uint16_t pasv_port;
     ftp_addr active_addr;
 
@@ -237,7 +289,11 @@ void ftp_engine_event(ftp_session *s, const ftp_event *ev, ftp_out *out);
 /* True when the engine emitted CLOSE: the driver should stop reading. */
 bool ftp_engine_closed(const ftp_session *s);
 
-/* True when the engine waits for an event (the driver's leftover input must wait too). */
+/* True when ftp_engine_input() would take nothing: any wait except a transfer, or a transfer with a
+ * line held until its end (ftp_pump_run may still cut an ABOR, STAT or QUIT out of held input). */
 bool ftp_engine_busy(const ftp_session *s);
+
+/* The one anonymous rule: "anonymous" or "ftp", ASCII case-insensitive (RFC 1635). */
+bool ftp_user_is_anonymous(const char *user);
 
 #endif

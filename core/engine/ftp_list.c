@@ -3,8 +3,9 @@
  * Owns: the line formats, fact selection (OPTS MLST) and the FEAT form of the facts. Names are
  * written as given, except that CR and LF inside a name are replaced by '?' so that a hostile file
  * name can never end a listing line early or inject one (names are also not NUL-terminated; NUL
- * bytes are replaced the same way). Symbolic links are listed by name only (the target is not
- * known here). MLSx gives size= for plain files only (RFC 3659 §7.5.5 leaves dirs open).
+ * bytes are replaced the same way; ftp_list_skip leaves such names, and names that are not
+ * UTF-8, out of listings altogether). A symbolic link whose entry carries link_target is shown
+ * as "name -> target" (LIST) or "type=OS.unix=slink:target" (MLSx). MLSx gives size= for plain files only (RFC 3659 §7.5.5 leaves dirs open).
  * Must not: read directories, stat files or read clocks (now is passed in). */
 #include "ftp_list.h"
 
@@ -80,6 +81,8 @@ int ftp_list_long(ftp_buf *b, const ftp_entry *e, int64_t now, bool names_ftp)
         return -1;
     if (append_name(b, e->name, e->name_len) < 0)
         return -1;
+    if (e->link_target && (ftp_buf_append(b, " -> ", 4) < 0 || append_name(b, e->link_target, e->link_len) < 0))
+        return -1;
     return ftp_buf_append(b, "\r\n", 2);
 }
 
@@ -116,8 +119,20 @@ int ftp_list_mlsx(ftp_buf *b, const ftp_entry *e, ftp_mlst_type type, unsigned f
         case FTP_MLST_PDIR: t = "pdir"; break;
         default: t = other_type(e->st.mode); break;
         }
-        if (ftp_buf_printf(b, "type=%s;", t) < 0)
+        if (e->link_target) {
+            if (ftp_buf_append_cstr(b, "type=OS.unix=slink") < 0)
+                return -1;
+            /* the target is a fact value: it cannot hold the separators of RFC 3659 §7.2 */
+            if (e->link_len > 0 && !memchr(e->link_target, ';', e->link_len) &&
+                !memchr(e->link_target, ' ', e->link_len) && !memchr(e->link_target, '\r', e->link_len) &&
+                !memchr(e->link_target, '\n', e->link_len) && !memchr(e->link_target, '\0', e->link_len) &&
+                (ftp_buf_append_char(b, ':') < 0 || ftp_buf_append(b, e->link_target, e->link_len) < 0))
+                return -1;
+            if (ftp_buf_append_char(b, ';') < 0)
+                return -1;
+        } else if (ftp_buf_printf(b, "type=%s;", t) < 0) {
             return -1;
+        }
     }
     if ((facts & FTP_FACT_SIZE) && type == FTP_MLST_FILE &&
         ftp_buf_printf(b, "size=%llu;", (unsigned long long)e->st.size) < 0)
@@ -128,7 +143,9 @@ int ftp_list_mlsx(ftp_buf *b, const ftp_entry *e, ftp_mlst_type type, unsigned f
         if (ftp_buf_printf(b, "modify=%s;", ts) < 0)
             return -1;
     }
-    if (facts & FTP_FACT_PERM) {
+    /* perm letters only for what RETR/CWD can act on: a FIFO, socket, device or link gets
+     * none (RETR refuses them), so no client is told it may read one (RFC 3659 §7.5.5) */
+    if ((facts & FTP_FACT_PERM) && (type == FTP_MLST_FILE || dirlike) && !e->link_target) {
         char p[12];
         size_t n = 0;
         if (dirlike) {
@@ -196,6 +213,12 @@ int ftp_list_facts_feat(ftp_buf *b, unsigned selected)
 bool ftp_list_skip(const ftp_entry *e, bool all)
 {
     if (e->name_len == 0 || !e->name)
+        return true;
+    /* a name that cannot round-trip (docs/engine.md): CR/LF/NUL cannot be sent on a CRLF line
+     * nor asked for again (RFC 959 §3.1.1.5.1 text lines; CR LF end a command), and a name that
+     * is not UTF-8 breaks the UTF8 promise of FEAT (RFC 2640 §3.1) */
+    if (memchr(e->name, '\r', e->name_len) || memchr(e->name, '\n', e->name_len) ||
+        memchr(e->name, '\0', e->name_len) || !ftp_utf8_valid(e->name, e->name_len))
         return true;
     if (e->name[0] != '.')
         return false;

@@ -4,7 +4,7 @@
  * and "." components are dropped; ".." removes the previous component and stops at "/"; no
  * trailing slash except for the root itself; "~" has no meaning and stays literal), basename, and
  * the 257 quoting of RFC 959 (embedded '"' doubled; an LF inside a path is sent as NUL, RFC 959
- * appendix II). Must not: look at the file system or assume NUL-terminated arguments. */
+ * appendix II; a 0xFF byte doubled, as Telnet IAC — RFC 854, RFC 3659 §2.2). Must not: look at the file system or assume NUL-terminated arguments. */
 #include "ftp_path.h"
 
 #include <string.h>
@@ -94,6 +94,8 @@ int ftp_path_quote257(ftp_buf *b, const char *path)
             r = ftp_buf_append(b, "\"\"", 2);
         else if (*p == '\n')
             r = ftp_buf_append_char(b, '\0');
+        else if ((unsigned char)*p == 0xFF) /* IAC: RFC 854, RFC 3659 §2.2 */
+            r = ftp_buf_append(b, "\xff\xff", 2);
         else
             r = ftp_buf_append_char(b, *p);
         if (r < 0)

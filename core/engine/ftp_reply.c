@@ -48,13 +48,13 @@ size_t ftp_out_room(const ftp_out *out)
 
 ftp_action *ftp_out_push(ftp_out *out, ftp_action_kind kind)
 {
-    if (out->n >= FTP_OUT_MAX_ACTIONS)
-        FTP_BUG("ftp_out full: the engine keeps 8 slots free before each command");
+    RF_INVARIANT(out->n < FTP_OUT_MAX_ACTIONS, "ftp_out full: the engine keeps FTP_MIN_ROOM slots free before each command");
     ftp_action *a = &out->act[out->n++];
     memset(a, 0, sizeof *a);
     a->kind = kind;
     a->str_off = UINT32_MAX;
     a->str2_off = UINT32_MAX;
+    a->pattern_off = a->prefix_off = UINT32_MAX;
     return a;
 }
 
@@ -149,8 +149,7 @@ ftp_buf *ftp_reply_raw_begin(ftp_out *out)
 
 void ftp_reply_raw_end(ftp_out *out)
 {
-    if (out->n == 0 || out->act[out->n - 1].kind != FTP_ACT_REPLY)
-        FTP_BUG("raw reply text without a REPLY action");
+    RF_INVARIANT(out->n > 0 && out->act[out->n - 1].kind == FTP_ACT_REPLY, "raw reply text without a REPLY action");
     tail_fix(out, &out->act[out->n - 1]);
 }
 

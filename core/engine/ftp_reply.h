@@ -12,14 +12,11 @@
 #include "ftp_engine.h"
 #include "rf_invariant.h"
 
-/* Transitional: FTP_BUG is RF_UNREACHABLE (core/base/rf_invariant.h); callers move to it. */
-#define FTP_BUG(msg) RF_UNREACHABLE(msg)
-
 /* Free action slots left in out. */
 size_t ftp_out_room(const ftp_out *out);
 
 /* Append an action of `kind` with neutral fields (no strings, zero values). The engine never emits
- * more than FTP_OUT_MAX_ACTIONS per call: running out of slots is a broken invariant and aborts. */
+ * more than FTP_OUT_MAX_ACTIONS per call: running out of slots is a broken invariant (RF_INVARIANT). */
 ftp_action *ftp_out_push(ftp_out *out, ftp_action_kind kind);
 
 /* Copy s (NUL-terminated) into out->text and return its offset for str_off/str2_off;

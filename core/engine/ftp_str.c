@@ -76,6 +76,21 @@ ftp_view ftp_view_split_word(ftp_view v, ftp_view *head)
     return (ftp_view){ v.p + i, v.n - i };
 }
 
+ftp_view ftp_view_split_verb(ftp_view v, ftp_view *head)
+{
+    size_t i = 0;
+    while (i < v.n && is_blank(v.p[i]))
+        i++;
+    size_t start = i;
+    while (i < v.n && !is_blank(v.p[i]))
+        i++;
+    if (head)
+        *head = (ftp_view){ v.p + start, i - start };
+    if (i < v.n)
+        i++; /* the one separator */
+    return (ftp_view){ v.p + i, v.n - i };
+}
+
 bool ftp_view_to_u64(ftp_view v, uint64_t *out)
 {
     if (v.n == 0)
@@ -224,5 +239,56 @@ int ftp_copy_bounded(char *dst, size_t cap, ftp_view src)
     if (src.n)
         memcpy(dst, src.p, src.n);
     dst[src.n] = '\0';
+    return 0;
+}
+
+bool ftp_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        size_t k;
+        unsigned min, cp;
+        if (c < 0x80) { i++; continue; }
+        if (c >= 0xC2 && c <= 0xDF) { k = 1; min = 0x80; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { k = 2; min = 0x800; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { k = 3; min = 0x10000; cp = c & 0x07; }
+        else return false;
+        if (n - i <= k)
+            return false;
+        for (size_t j = 1; j <= k; j++) {
+            if ((p[i + j] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i + j] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+int ftp_buf_double_iac(ftp_buf *b, size_t from)
+{
+    if (!b->p || from >= b->len)
+        return 0;
+    size_t extra = 0;
+    for (size_t i = from; i < b->len; i++)
+        extra += (unsigned char)b->p[i] == 0xFF;
+    if (extra == 0)
+        return 0;
+    size_t old = b->len;
+    if (buf_reserve(b, extra) < 0) /* grows cap for len + extra (+ NUL) */
+        return -1;
+    /* widen in place from the end: every 0xFF becomes 0xFF 0xFF */
+    size_t w = old + extra;
+    b->p[w] = '\0';
+    for (size_t r = old; r-- > from;) {
+        b->p[--w] = b->p[r];
+        if ((unsigned char)b->p[r] == 0xFF)
+            b->p[--w] = b->p[r];
+    }
+    b->len = old + extra;
     return 0;
 }

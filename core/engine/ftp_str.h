@@ -24,6 +24,10 @@ bool ftp_view_starts_nocase(ftp_view v, const char *lit);
 ftp_view ftp_view_trim(ftp_view v);                          /* strip leading/trailing SP and HT */
 /* Split at the first run of spaces: head = first word, returns the rest (trimmed on the left). */
 ftp_view ftp_view_split_word(ftp_view v, ftp_view *head);
+/* Split a command line: head = the verb (leading blanks skipped), returns the rest after exactly
+ * one blank — RFC 959 §4.1 has one <SP> between verb and argument, and RFC 3659 §2.2 makes
+ * further spaces part of a pathname (a file named " x" must stay reachable). */
+ftp_view ftp_view_split_verb(ftp_view v, ftp_view *head);
 /* Parse an unsigned decimal of the whole view. Returns false on empty, non-digit or overflow. */
 bool ftp_view_to_u64(ftp_view v, uint64_t *out);
 
@@ -47,5 +51,11 @@ int ftp_buf_printf(ftp_buf *b, const char *fmt, ...) __attribute__((format(print
 int ftp_buf_vprintf(ftp_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Copy a view into a fixed array with NUL; returns -1 (dst = "") if it does not fit. */
 int ftp_copy_bounded(char *dst, size_t cap, ftp_view src);
+/* Is s[0..n) well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, <= U+10FFFF)? */
+bool ftp_utf8_valid(const char *s, size_t n);
+/* Double every 0xFF byte in b->p[from..len): a reply on the control connection is a Telnet
+ * stream, where 0xFF is IAC (RFC 854; RFC 3659 §2.2 requires the doubling for path names).
+ * Returns 0 or -1 (limit or memory; the buffer is then marked failed and left unchanged). */
+int ftp_buf_double_iac(ftp_buf *b, size_t from);
 
 #endif

@@ -9,7 +9,6 @@
  * Must not: read clocks or call gmtime/localtime (the engine is libc-only). */
 #include "ftp_time.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #define T_MIN (-62135596800LL)  /* 0001-01-01T00:00:00Z */
@@ -60,10 +59,41 @@ static civil split(int64_t t)
     return c;
 }
 
+/* Write v as exactly `width` decimal digits (zero-padded; v < 10^width is the caller's promise:
+ * split() clamps years to 1..9999 and the other fields are calendar-bounded). No snprintf: its
+ * width cannot be proven by the compiler (-Wformat-truncation at -O3) and none is needed. */
+static char *put_digits(char *p, unsigned v, unsigned width)
+{
+    for (unsigned i = width; i-- > 0;) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
+/* Right-aligned in `width` columns, padded with spaces (ls "%2u" / "%5u"). */
+static char *put_padded(char *p, unsigned v, unsigned width)
+{
+    unsigned digits = 1;
+    for (unsigned x = v; x >= 10; x /= 10)
+        digits++;
+    if (digits > width)
+        digits = width;
+    for (unsigned i = 0; i < width - digits; i++)
+        p[i] = ' ';
+    return put_digits(p + (width - digits), v, digits);
+}
+
 void ftp_time_mdtm(int64_t t, char out[15])
 {
     civil c = split(t);
-    snprintf(out, 15, "%04u%02u%02u%02u%02u%02u", (unsigned)c.y, c.mo, c.d, c.h, c.mi, c.s);
+    char *p = put_digits(out, (unsigned)c.y, 4);
+    p = put_digits(p, c.mo, 2);
+    p = put_digits(p, c.d, 2);
+    p = put_digits(p, c.h, 2);
+    p = put_digits(p, c.mi, 2);
+    p = put_digits(p, c.s, 2);
+    *p = '\0';
 }
 
 static bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
@@ -114,8 +144,17 @@ void ftp_time_ls(int64_t t, int64_t now, char out[13])
     int64_t tc = t < T_MIN ? T_MIN : (t > T_MAX ? T_MAX : t);
     int64_t nc = now < T_MIN ? T_MIN : (now > T_MAX ? T_MAX : now);
     bool recent = tc <= nc + 3600 && nc - tc < SIX_MONTHS;
-    if (recent)
-        snprintf(out, 13, "%s %2u %02u:%02u", mon[c.mo - 1], c.d, c.h, c.mi);
-    else
-        snprintf(out, 13, "%s %2u %5u", mon[c.mo - 1], c.d, (unsigned)c.y);
+    /* "Nov  7 18:34" or "Nov  7  2025": always 12 columns */
+    memcpy(out, mon[c.mo - 1], 3);
+    out[3] = ' ';
+    char *p = put_padded(out + 4, c.d, 2);
+    *p++ = ' ';
+    if (recent) {
+        p = put_digits(p, c.h, 2);
+        *p++ = ':';
+        p = put_digits(p, c.mi, 2);
+    } else {
+        p = put_padded(p, (unsigned)c.y, 5);
+    }
+    *p = '\0';
 }

@@ -46,6 +46,7 @@ typedef enum ftp_status {
     FTP_E_TRUNCATED,     /* upload ended without TLS close_notify: not committed (426) */
     FTP_E_TIMEOUT,       /* transfer stalled past the configured limit (426) */
     FTP_E_UNSUPPORTED,   /* the layer below cannot do this (502/504) */
+    FTP_E_RANGE,         /* REST offset beyond the end of the file (554, RFC 3659 §5.3) */
     FTP_STATUS_COUNT
 } ftp_status;
 
@@ -64,6 +65,8 @@ typedef struct ftp_entry {
     const char *name;
     size_t name_len;
     ftp_stat st;
+    const char *link_target; /* symlink shown as a link: its text (never resolved), else NULL */
+    size_t link_len;
 } ftp_entry;
 
 /* Helpers on mode bits without <sys/stat.h> (POSIX fixes these values). */

@@ -1,7 +1,8 @@
-"""test_rfc4217.py — RFC 2228 / RFC 4217 (explicit FTPS) and the digest's TLS decisions, checked
-against the real ringftpd.
+"""test_rfc4217.py — RFC 2228 / RFC 4217 (explicit FTPS) and the project's TLS decisions
+(docs/tls.md, docs/conformance.md), checked against the real ringftpd.
 
-Owns: FTPS-DIGEST.md §3, the TLS items of §5 and the reply codes of §6 as seen on the wire: AUTH
+Owns: the RFC 4217 statements, the TLS hardening decisions and their reply codes as listed in
+docs/conformance.md, as seen on the wire: AUTH
 (234, 503 on TLS, 504 unknown, TLS-C/TLS-P, pipelined bytes discarded, login reset), PBSZ/PROT
 sequencing and codes, Clear by default, PROT P data connections with the FTP client as TLS client
 in every data mode, CCC (533/534/200 + close_notify), REIN on explicit TLS, --tls required with

@@ -12,8 +12,9 @@
  *           fields from the following bytes (see fill_event); when the engine waits for
  *           nothing, the bytes are read and no event is sent
  *     3     raw event: kind = (o >> 2) % 13 whatever the engine waits for, status and fields as above
- * Like a real driver it keeps input the engine did not consume and offers it again after each
- * event, drops held input on TLS_START, and stops after CLOSE. Oracle: every REPLY text is
+ * Like a real driver it feeds the engine through the input pump (ftp_pump.h: input the engine did
+ * not take is offered again after each event, ABOR/STAT/QUIT jump the queue during a transfer,
+ * held input is dropped on TLS_START), and stops after CLOSE. Oracle: every REPLY text is
  * non-empty, consists of complete replies whose lines all end in CRLF (no bare LF); a reply starts
  * with "ddd " or "ddd-"; a multi-line reply ends with "ddd " of the same code and no inner line
  * could end it early (RFC 959 §4.2 lets inner lines be free text); action strings lie inside the
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "ftp_engine.h"
+#include "ftp_pump.h"
 
 #define PENDING_MAX 65536
 #define MAX_ENTRIES 12
@@ -95,12 +97,9 @@ static int trace = -1; /* FUZZ_ENGINE_TRACE=1 prints every action (for writing s
 
 static void trace_out(const ftp_out *out)
 {
-    static const char *kinds[] = { "REPLY", "TLS_START", "TLS_STOP", "LOGIN", "DELAY", "PASV_OPEN",
-                                   "DATA_CLOSE", "STAT", "XFER_OPEN", "XFER_START", "XFER_ABORT",
-                                   "DIR_READ", "FILE_OP", "CLOSE" };
     for (size_t k = 0; k < out->n; k++) {
         const ftp_action *a = &out->act[k];
-        const char *kn = (unsigned)a->kind < sizeof kinds / sizeof kinds[0] ? kinds[a->kind] : "?";
+        const char *kn = ftp_action_name(a->kind);
         if (a->kind == FTP_ACT_REPLY)
             fprintf(stderr, "  < %.*s", (int)a->text_len, out->text.p + a->text_off);
         else
@@ -134,8 +133,7 @@ static void check_out(const ftp_out *out)
 typedef struct driver {
     ftp_session s;
     ftp_out out;
-    uint8_t pending[PENDING_MAX];
-    size_t npend;
+    ftp_pump pump;
 } driver;
 
 /* Look at what the engine asked for, as a driver would, then clear the output. */
@@ -144,26 +142,25 @@ static void consume_out(driver *d)
     check_out(&d->out);
     for (size_t k = 0; k < d->out.n; k++)
         if (d->out.act[k].kind == FTP_ACT_TLS_START)
-            d->npend = 0; /* plaintext after AUTH is discarded */
+            ftp_pump_drop(&d->pump); /* plaintext after AUTH is discarded */
     ftp_out_reset(&d->out);
 }
 
+/* Run the pump until nothing more can run now. Every true consumed bytes or produced output, so
+ * the loop ends; the bound only turns a pump that never settles into a finding. */
 static void offer(driver *d)
 {
-    for (int rounds = 0; rounds < 64 && d->npend > 0 && !ftp_engine_closed(&d->s); rounds++) {
-        size_t used = ftp_engine_input(&d->s, d->pending, d->npend, &d->out);
-        if (used > d->npend)
-            abort();
-        bool had_tls = false;
-        for (size_t k = 0; k < d->out.n; k++)
-            had_tls |= d->out.act[k].kind == FTP_ACT_TLS_START;
-        memmove(d->pending, d->pending + used, d->npend - used);
-        d->npend -= used;
+    int rounds = 0;
+    while (ftp_pump_run(&d->pump, &d->s, &d->out)) {
         consume_out(d);
-        if (had_tls)
-            d->npend = 0;
-        if (used == 0)
-            break;
+        if (++rounds > 100000) {
+            fprintf(stderr, "fuzz_engine oracle: ftp_pump_run never settles\n");
+            abort();
+        }
+    }
+    if (d->out.n != 0) {
+        fprintf(stderr, "fuzz_engine oracle: ftp_pump_run returned false with output\n");
+        abort();
     }
 }
 
@@ -275,6 +272,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!d)
         return 0;
     ftp_out_init(&d->out);
+    ftp_pump_init(&d->pump, PENDING_MAX);
     ftp_session_init(&d->s, &cfg, &ci);
     ftp_engine_start(&d->s, &d->out);
     consume_out(d);
@@ -291,10 +289,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t n = take(&in);
             if (n > in.n - in.i)
                 n = in.n - in.i;
-            if (d->npend + n > PENDING_MAX)
-                n = PENDING_MAX - d->npend;
-            memcpy(d->pending + d->npend, in.p + in.i, n);
-            d->npend += n;
+            if (ftp_pump_held(&d->pump) + n > PENDING_MAX)
+                n = PENDING_MAX - ftp_pump_held(&d->pump);
+            if (ftp_pump_append(&d->pump, in.p + in.i, n) < 0)
+                abort(); /* within max: only out of memory */
             in.i += n;
             offer(d);
             break;
@@ -319,6 +317,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     ftp_session_free(&d->s);
+    ftp_pump_free(&d->pump);
     ftp_out_free(&d->out);
     free(d);
     return 0;

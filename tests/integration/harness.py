@@ -4,7 +4,9 @@ Owns: picking free control ports and passive ranges on 127.0.0.1, starting build
 temporary root, waiting (bounded) until it accepts, capturing its stderr to a file (printed when a
 test fails), stopping it by PID (SIGTERM, then SIGKILL) however the script ends, a per-script
 watchdog, the demo tree every client test serves (make_tree), sha256 helpers, skip() → exit 77,
-and the tiny runner that prints "N passed, N failed"; for FTPS: an optional implicit port
+the skip policy (optional() declares a test that may skip, with its reason; in CI — CI=true or
+RINGFTPD_NO_SKIP=1 — any other skip fails), and the tiny runner that prints
+"N passed, N failed, N skipped"; for FTPS: an optional implicit port
 (reserved with its L-1 neighbour free), tls=True (serve tests/certs/chain.pem + leaf.key, clients
 trust tests/certs/ca.crt), client TLS contexts, a TLS control client (explicit upgrade after 234
 on the same socket, implicit wrap from the first byte, unwrap() for close_notify, re-wrap after
@@ -49,15 +51,50 @@ _tmpdirs = []          # every temporary directory made here, removed at exit
 _lock = threading.Lock()
 
 
+# No silent skips: in CI (CI=true, or RINGFTPD_NO_SKIP=1 as tools/test --full exports) a test that
+# skips fails, unless it was declared optional with its reason (optional() below, or
+# Skip(..., optional=...) / skip(..., optional=...)). Optional skips print their reason, and
+# tools/test looks for the "SKIP (optional: ...)" marker when a whole script exits 77.
+NO_SKIP = (os.environ.get("RINGFTPD_NO_SKIP", "") not in ("", "0")
+           or os.environ.get("CI", "").lower() in ("true", "1", "yes"))
+
+
 class Skip(Exception):
-    """Raised inside a test function to skip that test alone."""
+    """Raised inside a test function to skip that test alone. optional="why" declares the skip
+    allowed even in CI (a test decorated with optional() needs no argument here)."""
+
+    def __init__(self, reason, optional=None):
+        Exception.__init__(self, reason)
+        self.optional = optional
 
 
-def skip(reason):
-    """Skip the whole script: print the reason and exit 77 (CTest SKIP)."""
-    print("SKIP: %s" % reason, flush=True)
+def optional(why):
+    """Decorator: the test may skip (e.g. a client absent from some distribution), also in CI;
+    why is printed with every skip of it."""
+    def mark(fn):
+        fn.optional_reason = why
+        return fn
+    return mark
+
+
+def skip(reason, optional=None):
+    """Skip the whole script: print the reason and exit 77 (CTest SKIP). In CI a skip that is not
+    optional is a failure instead (exit 1)."""
+    if optional:
+        print("SKIP (optional: %s): %s" % (optional, reason), flush=True)
+        print("0 passed, 0 failed, 1 skipped", flush=True)
+        code = 77
+    elif NO_SKIP:
+        print("FAIL: the whole script skipped, and skips fail in CI unless declared optional: %s" % reason,
+              flush=True)
+        print("0 passed, 1 failed, 0 skipped", flush=True)
+        code = 1
+    else:
+        print("SKIP: %s" % reason, flush=True)
+        print("0 passed, 0 failed, 1 skipped", flush=True)
+        code = 77
     _cleanup()
-    os._exit(77)
+    os._exit(code)
 
 
 def require_binary():
@@ -825,13 +862,24 @@ def run(namespace=None):
     if len(sys.argv) > 1:
         tests = [(n, f) for n, f in tests if any(a in n for a in sys.argv[1:])]
     passed = failed = skipped = 0
+    all_optional = True
     for name, fn in tests:
         t0 = time.monotonic()
         try:
             fn()
         except Skip as e:
-            skipped += 1
-            print("SKIP %s: %s" % (name, e), flush=True)
+            why = e.optional or getattr(fn, "optional_reason", None)
+            if why:
+                skipped += 1
+                print("SKIP %s (optional: %s): %s" % (name, why, e), flush=True)
+            elif NO_SKIP:
+                failed += 1
+                print("FAIL %s: skipped, and skips fail in CI unless the test is declared optional: %s"
+                      % (name, e), flush=True)
+            else:
+                skipped += 1
+                all_optional = False
+                print("SKIP %s: %s" % (name, e), flush=True)
             continue
         except Exception:
             failed += 1
@@ -876,9 +924,11 @@ def run(namespace=None):
                 print("FAIL shutdown: server on port %s log contains %r" % (s.port, marker), flush=True)
                 _print_server_logs()
     signal.alarm(0)
-    if skipped:
-        print("%d skipped" % skipped)
-    print("%d passed, %d failed" % (passed, failed), flush=True)
+    if failed == 0 and passed == 0 and skipped:
+        # The whole script skips (ctest: SKIP_RETURN_CODE 77); say whether every skip was optional.
+        print("SKIP (optional: every test skipped optionally)" if all_optional else "SKIP: every test skipped",
+              flush=True)
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped), flush=True)
     _cleanup()
     if failed:
         sys.exit(1)

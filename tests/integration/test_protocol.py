@@ -3,7 +3,7 @@ touch only through clients: reply bytes (CRLF), ACCT, SMNT, ALLO, SITE, HOST, LA
 REIN on a clear session, exact TYPE/STRU/MODE codes, ABOR without a transfer, PASV when the
 passive range is exhausted, and listings' CRLF line ends.
 
-Owns: one check per statement of the digest §1–§2 that these commands carry (see
+Owns: one check per RFC 959/2389/3659/7151 statement that these commands carry (listed in
 docs/conformance.md). Must not: reach any address but 127.0.0.1.
 """
 

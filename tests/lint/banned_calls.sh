@@ -1,5 +1,5 @@
 #!/bin/sh
-# House rule 3: bounded strings only. strcpy, strcat, sprintf, vsprintf, strtok, gets and stpcpy
+# Bounded strings only (docs/design.md). strcpy, strcat, sprintf, vsprintf, strtok, gets and stpcpy
 # must not be called in the project's C sources. Comments are stripped first (gcc -fpreprocessed),
 # so prose that happens to contain such a word does not count.
 set -eu

@@ -94,6 +94,7 @@ Test(config, defaults)
     cr_assert_eq(c.max_login_failures, 3);
     cr_assert_eq(c.login_fail_delay, 1000);
     cr_assert_eq(c.list_max_entries, 1000000);
+    cr_assert_eq(c.tls_ticket_rotate, 3600);
     cr_assert_eq(c.log_level, CORE_LOG_INFO);
     cr_assert_not(c.engine_repl);
     cr_assert_null(c.config_file);
@@ -168,6 +169,7 @@ static const struct bound bounds[] = {
     { "max-login-failures", 1, 100, false },
     { "login-fail-delay", 0, 60000, false },
     { "list-max-entries", 1, 100000000, false },
+    { "tls-ticket-rotate", 1, 604800, false }, /* 1 s and up: short periods for tests (docs/tls.md) */
 };
 
 Test(config, every_uint_bound)

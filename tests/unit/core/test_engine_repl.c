@@ -37,7 +37,8 @@ Test(repl, explicit_session_script)
     has(o, "ACTION: STAT str=/pub\n");
     has(o, "S: 250 Directory changed to /pub\n");
     has(o, "S: 227 Entering Passive Mode (127,0,0,1,195,80).\n");
-    has(o, "S: 150 Opening ASCII mode data connection for /readme.txt (1234 bytes)\n");
+    /* TYPE A: the 150 reply announces no byte count (the count on the wire differs, RFC 3659 §4) */
+    has(o, "S: 150 Opening ASCII mode data connection for /readme.txt\n");
     has(o, "S: 226 Transfer complete\n");
     has(o, "S: 221 Goodbye\nACTION: CLOSE\nCLOSED\n");
     cr_assert_null(strstr(o, "C: NOOP"), "input after CLOSE is not read");
@@ -62,5 +63,26 @@ Test(repl, fail_next_and_bad_password)
     has(o, "STATE: ");
     has(o, "!fail-next");
     cr_assert_null(strstr(o, "C: NOOP"));
+    free(o);
+}
+
+/* The anonymous rule is the engine's (ftp_user_is_anonymous): case-insensitive, as in the server. */
+Test(repl, anonymous_names_are_case_insensitive)
+{
+    char *o = run("USER Anonymous\nPASS x\nUSER FTP\nPASS y\n", false);
+    has(o, "ACTION: LOGIN str=Anonymous password=(1 bytes)\nEVENT: LOGIN status=OK perms=0x1 anonymous=1\n"
+           "S: 230 Login successful\n");
+    has(o, "ACTION: LOGIN str=FTP password=(1 bytes)\nEVENT: LOGIN status=OK perms=0x1 anonymous=1\n");
+    cr_assert_null(strstr(o, "530"), "%s", o);
+    free(o);
+}
+
+/* Every action and event kind prints by its name from the engine's one table. */
+Test(repl, action_and_event_names_from_the_engine)
+{
+    char *o = run("USER anonymous\nPASS x\nPASV\nSTAT /\n!idle\n", false);
+    has(o, "ACTION: PASV_OPEN family=1\nEVENT: PASV_READY status=OK port=50000\n");
+    has(o, "ACTION: DIR_READ str=/\nEVENT: DIR_ENTRIES status=OK entries=2\n");
+    has(o, "EVENT: IDLE_TIMEOUT status=OK\n");
     free(o);
 }

@@ -120,24 +120,79 @@ Test(log, long_lines_are_cut)
     free(s);
 }
 
-static int evaluated;
-static int side_effect(void)
+/* Count the lines of s that contain needle. */
+static int count_lines_with(const char *s, const char *needle)
 {
-    return ++evaluated;
+    int n = 0;
+    for (const char *line = s, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+        const char *hit = strstr(line, needle);
+        if (hit && hit < nl)
+            n++;
+    }
+    return n;
 }
 
-Test(log, debug_macro_compiles_away)
+Test(log, reply_lines_are_logged_one_by_one)
 {
     core_log_set_level(CORE_LOG_DEBUG);
-    CORE_DEBUG("value %d", side_effect());
+    static const char two[] = "226 Transfer complete\r\n221 Goodbye\r\n";
+    core_slog_lines(CORE_LOG_DEBUG, "c1", "> ", two, sizeof(two) - 1);
     char *s = drain();
-#ifdef RINGFTPD_DEBUG_LOG
-    cr_assert_eq(evaluated, 1);
-    cr_assert_not_null(strstr(s, "value 1"));
-#else
-    cr_assert_eq(evaluated, 0, "CORE_DEBUG arguments must not be evaluated in normal builds");
+    cr_assert_null(strstr(s, "??"), "two replies ran together: %s", s);
+    cr_assert_eq(count_lines_with(s, "] [c1] > 226 Transfer complete"), 1, "%s", s);
+    cr_assert_eq(count_lines_with(s, "] [c1] > 221 Goodbye"), 1, "%s", s);
+    cr_assert_eq(count_lines_with(s, "[c1]"), 2, "%s", s);
+    free(s);
+    static const char multi[] = "211-Features:\r\n UTF8\r\n211 End";
+    core_slog_lines(CORE_LOG_DEBUG, "c1", "> ", multi, sizeof(multi) - 1);
+    s = drain();
+    cr_assert_eq(count_lines_with(s, "[c1] > "), 3, "%s", s);
+    cr_assert_eq(count_lines_with(s, "[c1] > 211 End"), 1, "unterminated last line: %s", s);
+    free(s);
+    core_log_set_level(CORE_LOG_INFO);
+    core_slog_lines(CORE_LOG_DEBUG, "c1", "> ", two, sizeof(two) - 1);
+    s = drain();
+    cr_assert_str_eq(s, "", "debug lines must not be written at info");
+    free(s);
+}
+
+static void feed(core_log_cmds *c, const char *text)
+{
+    core_log_commands(c, "c2", (const uint8_t *)text, strlen(text));
+}
+
+Test(log, commands_split_across_reads_and_redacted)
+{
+    core_log_set_level(CORE_LOG_DEBUG);
+    core_log_cmds c = { 0 };
+    feed(&c, "USER anonymous\r\nPA");
+    feed(&c, "SS hunter2\r");
+    feed(&c, "\nNOOP\r\nPASS\tsecret2\r\nLIST");
+    char *s = drain();
+    cr_assert_eq(count_lines_with(s, "[c2] < USER anonymous"), 1, "%s", s);
+    cr_assert_eq(count_lines_with(s, "[c2] < PASS ****"), 2, "%s", s);
+    cr_assert_eq(count_lines_with(s, "[c2] < NOOP"), 1, "%s", s);
+    cr_assert_null(strstr(s, "hunter2"), "%s", s);
+    cr_assert_null(strstr(s, "secret2"), "%s", s);
+    cr_assert_null(strstr(s, "LIST"), "an incomplete line is not logged yet: %s", s);
+    free(s);
+    feed(&c, "\r\n");
+    s = drain();
+    cr_assert_eq(count_lines_with(s, "[c2] < LIST"), 1, "%s", s);
+    free(s);
+    char big[CORE_LOG_CMD_MAX * 2 + 8];
+    memset(big, 'x', sizeof(big));
+    memcpy(big, "RETR ", 5);
+    memcpy(big + sizeof(big) - 3, "\r\n", 3);
+    feed(&c, big);
+    s = drain();
+    cr_assert_eq(count_lines_with(s, "[c2] < RETR xxx"), 1, "%s", s);
+    cr_assert_eq(count_lines_with(s, "x...\n"), 1, "a cut line ends with ...: %s", s);
+    free(s);
+    core_log_set_level(CORE_LOG_INFO);
+    feed(&c, "PASS x\r\n");
+    s = drain();
     cr_assert_str_eq(s, "");
-#endif
     free(s);
 }
 

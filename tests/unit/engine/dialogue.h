@@ -1,8 +1,8 @@
 /* dialogue.h — a table-driven harness for the pure protocol engine (header-only, static functions).
  *
  * Owns: a fake driver that behaves like core/core_session.c in the ways the engine can observe —
- * it keeps the bytes the engine did not consume and offers them again after every event, drops
- * its held plaintext when it sees TLS_START, stops at CLOSE — and step tables: each step is a
+ * it feeds the engine through the input pump (core/engine/ftp_pump.h: held bytes offered again
+ * after every event, dropped at TLS_START), stops at CLOSE — and step tables: each step is a
  * client line (bytes) or an event, with the exact reply text and the exact action kinds expected,
  * optional strings of the first non-REPLY action, and the bytes that must stay with the driver.
  * Must not: open sockets or files; everything here is the engine's pure dialogue. */
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ftp_engine.h"
+#include "ftp_pump.h"
 
 #define DLG_MAX_ACTS 256
 #define DLG_STR 1024
@@ -45,8 +46,7 @@ struct dlg {
     ftp_session s;
     ftp_out out;
     ftp_addr pasv_addr;
-    uint8_t pend[16384]; /* the driver's unconsumed input */
-    size_t pend_len;
+    ftp_pump pump;       /* the driver's unconsumed input */
     ftp_buf replies;     /* reply text of the last step */
     char kinds[2048];    /* action kinds of the last step */
     dact acts[DLG_MAX_ACTS];
@@ -68,11 +68,6 @@ struct dlg {
 #define EV_TLS_DOWN .kind = FTP_EV_TLS_DOWN, .status = FTP_OK
 #define EV_DIR(sz) .kind = FTP_EV_STAT, .status = FTP_OK, .st = { .mode = FTP_S_IFDIR | 0755u, .nlink = 2, .size = (sz) }
 #define EV_FILE(sz) .kind = FTP_EV_STAT, .status = FTP_OK, .st = { .mode = FTP_S_IFREG | 0644u, .nlink = 1, .size = (sz), .mtime = 1764268440 }
-
-static const char *const dlg_kind_names[] = {
-    "REPLY", "TLS_START", "TLS_STOP", "LOGIN", "DELAY", "PASV_OPEN", "DATA_CLOSE", "STAT",
-    "XFER_OPEN", "XFER_START", "XFER_ABORT", "DIR_READ", "FILE_OP", "CLOSE",
-};
 
 static inline ftp_addr dlg_ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
 {
@@ -104,6 +99,7 @@ static inline void dlg_setup(dlg *d, bool implicit)
     d->ci.implicit_tls = implicit;
     ftp_out_init(&d->out);
     ftp_buf_init(&d->replies, 0);
+    ftp_pump_init(&d->pump, 16384);
 }
 
 static inline void dlg_teardown(dlg *d)
@@ -112,6 +108,7 @@ static inline void dlg_teardown(dlg *d)
         ftp_session_free(&d->s);
     ftp_out_free(&d->out);
     ftp_buf_free(&d->replies);
+    ftp_pump_free(&d->pump);
 }
 
 /* Move the items of out into the step log, behaving like the driver where the engine can tell. */
@@ -119,15 +116,16 @@ static inline void dlg_collect(dlg *d)
 {
     for (size_t i = 0; i < d->out.n; i++) {
         const ftp_action *a = &d->out.act[i];
-        cr_assert_lt((unsigned)a->kind, sizeof dlg_kind_names / sizeof dlg_kind_names[0]);
+        const char *name = ftp_action_name(a->kind);
+        cr_assert_str_neq(name, "?", "action kind %d outside the list", (int)a->kind);
         size_t kl = strlen(d->kinds);
-        snprintf(d->kinds + kl, sizeof d->kinds - kl, "%s%s", kl ? " " : "", dlg_kind_names[a->kind]);
+        snprintf(d->kinds + kl, sizeof d->kinds - kl, "%s%s", kl ? " " : "", name);
         if (a->kind == FTP_ACT_REPLY) {
             cr_assert_leq((size_t)a->text_off + a->text_len, d->out.text.len);
             ftp_buf_append(&d->replies, d->out.text.p + a->text_off, a->text_len);
         }
         if (a->kind == FTP_ACT_TLS_START)
-            d->pend_len = 0; /* the driver drops plaintext it holds before a handshake */
+            ftp_pump_drop(&d->pump); /* the driver drops plaintext it holds before a handshake */
         cr_assert_lt(d->n_acts, DLG_MAX_ACTS);
         dact *c = &d->acts[d->n_acts++];
         c->a = *a;
@@ -144,19 +142,15 @@ static inline void dlg_clear_log(dlg *d)
     d->n_acts = 0;
 }
 
-/* Offer the driver's pending bytes until the engine takes no more. */
+/* Run the pump until nothing more can run now, executing each output as the driver does. */
 static inline void dlg_offer(dlg *d)
 {
-    for (int guard = 0; guard < 10000 && d->pend_len > 0; guard++) {
-        size_t used = ftp_engine_input(&d->s, d->pend, d->pend_len, &d->out);
-        cr_assert_leq(used, d->pend_len);
-        memmove(d->pend, d->pend + used, d->pend_len - used);
-        d->pend_len -= used;
-        size_t produced = d->out.n;
+    int guard = 0;
+    while (ftp_pump_run(&d->pump, &d->s, &d->out)) {
         dlg_collect(d);
-        if (used == 0 && produced == 0)
-            break;
+        cr_assert_lt(++guard, 10000, "the pump keeps returning true");
     }
+    cr_assert_eq(d->out.n, 0u, "ftp_pump_run returned false with output");
 }
 
 /* The first action of the last step that is not a REPLY (NULL if none). */
@@ -174,7 +168,7 @@ static inline const dact *dlg_action(const dlg *d, ftp_action_kind kind)
     for (size_t i = 0; i < d->n_acts; i++)
         if (d->acts[i].a.kind == kind)
             return &d->acts[i];
-    cr_assert_fail("no %s action in this step (got \"%s\")", dlg_kind_names[kind], d->kinds);
+    cr_assert_fail("no %s action in this step (got \"%s\")", ftp_action_name(kind), d->kinds);
     return NULL;
 }
 
@@ -212,9 +206,7 @@ static inline void dlg_step(dlg *d, const dstep *st, size_t idx)
         dlg_collect(d);
     } else {
         size_t n = st->send_len ? st->send_len : strlen(st->send);
-        cr_assert_leq(d->pend_len + n, sizeof d->pend, "step %zu: harness input buffer full", idx);
-        memcpy(d->pend + d->pend_len, st->send, n);
-        d->pend_len += n;
+        cr_assert_eq(ftp_pump_append(&d->pump, (const uint8_t *)st->send, n), 0, "step %zu: harness input buffer full", idx);
     }
     dlg_offer(d);
     dlg_expect(d, idx, st->reply, st->acts);
@@ -227,8 +219,8 @@ static inline void dlg_step(dlg *d, const dstep *st, size_t idx)
         cr_assert(first != NULL, "step %zu: no action to check str2 on", idx);
         cr_assert_str_eq(first->str2, st->str2, "step %zu: str2", idx);
     }
-    cr_assert_eq(d->pend_len, st->keep, "step %zu: %zu bytes left with the driver, expected %zu", idx,
-                 d->pend_len, st->keep);
+    cr_assert_eq(ftp_pump_held(&d->pump), st->keep, "step %zu: %zu bytes left with the driver, expected %zu", idx,
+                 ftp_pump_held(&d->pump), st->keep);
     if (st->check)
         st->check(d);
 }

@@ -1,7 +1,8 @@
-/* test_engine_framing.c — dialogue tests of the control-channel intake (digest §1): CRLF and bare
- * LF, case-insensitive verbs, reads split anywhere, pipelining, Telnet IAC stripping, the line cap
- * (500 and close), NUL bytes, empty lines, unknown and unimplemented verbs, lines held while an
- * event is awaited, and the stop when the output is nearly full. Must not: use sockets. */
+/* test_engine_framing.c — dialogue tests of the control-channel intake (docs/engine.md, input
+ * rules; RFC 959 §4.1, RFC 854): CRLF and bare LF, case-insensitive verbs, reads split anywhere,
+ * pipelining, Telnet IAC stripping, the line cap (500 and close), NUL bytes, empty lines (500),
+ * unknown and unimplemented verbs, lines held while an event is awaited, and the stop when the
+ * output is nearly full. Must not: use sockets. */
 #include "dialogue.h"
 
 static void setup_started(dlg *d)
@@ -63,7 +64,8 @@ Test(framing, pipelined_commands)
     dlg_teardown(&d);
 }
 
-/* RFC 854 / RFC 1123 §4.1.3.3: Telnet commands stripped, IAC IAC is a literal 0xFF. */
+/* RFC 854: Telnet commands stripped, IAC IAC is a literal 0xFF (and a 0xFF echoed in a reply is
+ * doubled again: the reply is a Telnet stream too, RFC 3659 §2.2). */
 Test(framing, telnet_iac_stripped)
 {
     dlg d;
@@ -72,13 +74,13 @@ Test(framing, telnet_iac_stripped)
         C("\xff\xfb\x01NOOP\r\n", "200 NOOP ok\r\n", "REPLY"),          /* IAC WILL ECHO */
         C("NO\xff\xf1OP\r\n", "200 NOOP ok\r\n", "REPLY"),              /* IAC NOP inside the verb */
         C("\xff\xf4\xff\xf2NOOP\r\n", "200 NOOP ok\r\n", "REPLY"),      /* IAC IP, IAC DM */
-        C("USER a\xff\xff" "b\r\n", "331 Password required for a\xff" "b\r\n", "REPLY"),
+        C("USER a\xff\xff" "b\r\n", "331 Password required for a\xff\xff" "b\r\n", "REPLY"),
     };
     dlg_run(&d, t, N_STEPS(t));
     dlg_teardown(&d);
 }
 
-/* Digest §1: a line longer than the cap → 500 and close. */
+/* docs/engine.md, input rules: a line longer than the cap → 500 and close. */
 Test(framing, too_long_line_500_and_close)
 {
     dlg d;
@@ -136,15 +138,16 @@ Test(framing, nul_byte_500_and_session_continues)
     dlg_teardown(&d);
 }
 
-Test(framing, empty_lines_ignored)
+/* RFC 959 §4.2: every line gets a reply, an empty one too (docs/engine.md, input rules). */
+Test(framing, empty_lines_answered_500)
 {
     dlg d;
     setup_started(&d);
     static const dstep t[] = {
-        C("\r\n", NULL, ""),
-        C("\n", NULL, ""),
-        C("   \r\n", NULL, ""),
-        C("\r\nNOOP\r\n", "200 NOOP ok\r\n", "REPLY"),
+        C("\r\n", "500 Empty command line\r\n", "REPLY"),
+        C("\n", "500 Empty command line\r\n", "REPLY"),
+        C("   \r\n", "500 Empty command line\r\n", "REPLY"),
+        C("\r\nNOOP\r\n", "500 Empty command line\r\n200 NOOP ok\r\n", "REPLY"),
     };
     dlg_run(&d, t, N_STEPS(t));
     dlg_teardown(&d);
@@ -230,7 +233,7 @@ Test(framing, stops_when_output_nearly_full)
     dlg_teardown(&d);
 }
 
-/* Digest §1: RFC 959 minimum implementation verbs are all known (none answers 500). */
+/* RFC 959 §5.1: the minimum implementation verbs are all known (none answers 500). */
 Test(framing, minimum_implementation_verbs_known)
 {
     static const char *const verbs[] = { "USER x", "QUIT", "PORT 1,2,3,4,5,6", "TYPE I", "MODE S", "STRU F",

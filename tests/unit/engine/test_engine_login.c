@@ -1,6 +1,6 @@
 /* test_engine_login.c — dialogue tests of the engine's login: USER/PASS/ACCT, anonymous logins,
- * no account enumeration, failure delay and lockout (digest §5), TLS-required policy (digest §3,
- * §6), HOST (RFC 7151), REIN without TLS, QUIT and the timeouts. Must not: use sockets or files. */
+ * no account enumeration, failure delay and lockout (docs/security.md), TLS-required policy (RFC 4217),
+ * HOST (RFC 7151), REIN without TLS, QUIT and the timeouts. Must not: use sockets or files. */
 #include "dialogue.h"
 
 Test(login, success_with_user_and_pass)
@@ -91,7 +91,7 @@ static void check_delay_1000(dlg *d)
     cr_assert_eq(dlg_action(d, FTP_ACT_DELAY)->a.ms, 1000);
 }
 
-/* Digest §5: failed PASS is delayed by a timer (never a sleep); the next line waits meanwhile. */
+/* docs/security.md: failed PASS is delayed by a timer (never a sleep); the next line waits meanwhile. */
 Test(login, failure_is_delayed_then_530)
 {
     dlg d;
@@ -227,7 +227,7 @@ Test(login, commands_allowed_before_login)
     dlg_teardown(&d);
 }
 
-/* Digest §3, §6: with tls_required, USER and PASS in clear get 530. */
+/* RFC 4217 policy: with tls_required, USER and PASS in clear get 530. */
 Test(login, tls_required_refuses_user_and_pass_in_clear)
 {
     dlg d;
@@ -367,5 +367,38 @@ Test(login, acct_is_superfluous)
     dlg_setup(&d, false);
     dlg_start_logged_in(&d);
     dlg_line(&d, "ACCT billing", "202 ACCT not needed\r\n", "REPLY");
+    dlg_teardown(&d);
+}
+
+/* RFC 7151 §3.1: a HOST argument that is not a domain name or an IP literal → 501. */
+Test(login, host_malformed_501)
+{
+    dlg d;
+    dlg_setup(&d, false);
+    dlg_start(&d, "220 ringftpd ready\r\n", "REPLY");
+    static const char *const bad[] = {
+        "HOST bad..name", "HOST -x.example.org", "HOST x-.example.org", "HOST a_b.example.org",
+        "HOST exa mple.org", "HOST [not:an:ip", "HOST [zz::1]", "HOST [192.0.2.1]", "HOST .", "HOST a/b",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        dlg_line(&d, bad[i], "501 Syntax error: HOST needs a domain name or an IP literal\r\n", "REPLY");
+    cr_assert_not(d.s.host_given);
+    static const char *const good[] = { "HOST ftp.example.org", "HOST ftp.example.org.", "HOST 192.0.2.1",
+                                        "HOST [2001:db8::1]", "HOST localhost" };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        dlg_line(&d, good[i], "220 Host accepted\r\n", "REPLY");
+    dlg_teardown(&d);
+}
+
+/* RFC 854: a 0xFF byte echoed from the user name is sent doubled (IAC IAC). */
+Test(login, user_name_iac_doubled)
+{
+    dlg d;
+    dlg_setup(&d, false);
+    dlg_start(&d, "220 ringftpd ready\r\n", "REPLY");
+    dlg_line(&d, "USER a\xff\xff" "b", "331 Password required for a\xff\xff" "b\r\n", "REPLY");
+    dlg_line(&d, "STAT", "211-ringftpd status:\r\n Connected to 192.0.2.10\r\n Not logged in\r\n"
+                         " TYPE: ASCII, STRU: File, MODE: Stream\r\n Control connection: clear\r\n"
+                         " Data protection: clear (PROT C)\r\n Data connection: none\r\n211 End of status\r\n", "REPLY");
     dlg_teardown(&d);
 }

@@ -281,3 +281,18 @@ Test(misc, random_walk_keeps_invariants)
         ftp_out_free(&out);
     }
 }
+
+/* RFC 959 §4.2: every command line gets a reply; an empty one (bare CRLF, only blanks) → 500. */
+Test(misc, empty_line_500)
+{
+    dlg d;
+    dlg_setup(&d, false);
+    dlg_start(&d, "220 ringftpd ready\r\n", "REPLY");
+    static const dstep t[] = {
+        C("\r\n", "500 Empty command line\r\n", "REPLY"),
+        C("   \r\n", "500 Empty command line\r\n", "REPLY"),
+        C("\r\nNOOP\r\n", "500 Empty command line\r\n200 NOOP ok\r\n", "REPLY"),
+    };
+    dlg_run(&d, t, N_STEPS(t));
+    dlg_teardown(&d);
+}

@@ -1,7 +1,7 @@
 /* test_engine_tls.c — dialogue tests of the engine's FTPS: AUTH TLS/SSL/TLS-C/TLS-P (RFC 4217,
  * MS-FTPS §2.2.1, §3.2.5.4, §3.2.5.6), plaintext after AUTH discarded (CVE-2011-1575), PBSZ/PROT
  * ordering and levels, CCC (RFC 4217 §6, MS-FTPS §3.2.5.2), REIN under explicit and implicit TLS
- * (digest §3 decision, MS-FTPS §3.2.5.3), implicit FTPS start (MS-FTPS §3.2.5.1) and FEAT
+ * (docs/engine.md decision, MS-FTPS §3.2.5.3), implicit FTPS start (MS-FTPS §3.2.5.1) and FEAT
  * (MS-FTPS §3.2.5.5). Tests named ms_ftps::sX_Y_Z cover that section of MS-FTPS.
  * Must not: use sockets, OpenSSL or files. */
 #include "dialogue.h"
@@ -26,7 +26,7 @@ Test(tls, auth_tls_234_then_handshake_and_clear_data_by_default)
     };
     dlg_run(&d, t, N_STEPS(t));
     cr_assert_eq(d.s.tls, FTP_TLS_ACTIVE);
-    cr_assert_not(d.s.prot_p, "digest §3: data protection is Clear until PROT P");
+    cr_assert_not(d.s.prot_p, "RFC 4217: data protection is Clear until PROT P");
     cr_assert_not(d.s.pbsz_done);
     dlg_teardown(&d);
 }
@@ -137,7 +137,7 @@ Test(tls, auth_without_tls_configured_502)
     dlg_teardown(&d);
 }
 
-/* RFC 4217 / digest §6: AUTH on a TLS control connection → 503. */
+/* RFC 4217: AUTH on a TLS control connection → 503. */
 Test(tls, auth_twice_503)
 {
     dlg d;
@@ -201,7 +201,7 @@ Test(tls, auth_resets_login)
     dlg_teardown(&d);
 }
 
-/* Digest §6: a failed control handshake closes the connection (nothing can be sent). */
+/* RFC 4217: a failed control handshake closes the connection (nothing can be sent). */
 Test(tls, handshake_failure_closes)
 {
     dlg d;
@@ -268,7 +268,7 @@ Test(tls, prot_rules)
     dlg_teardown(&d);
 }
 
-/* Digest §3/§6: policy requiring protected data refuses PROT C (534) and clear transfers (521). */
+/* RFC 4217: policy requiring protected data refuses PROT C (534) and clear transfers (521). */
 Test(tls, require_prot_p_policy)
 {
     dlg d;
@@ -337,7 +337,7 @@ Test(tls, ccc_allowed_200_then_clear_keeping_prot)
     dlg_teardown(&d);
 }
 
-/* ---- REIN with explicit TLS (digest §3 decision) ---- */
+/* ---- REIN with explicit TLS (docs/engine.md decision) ---- */
 
 Test(tls, rein_explicit_tls_220_then_tls_stop_then_clear_state)
 {
@@ -478,7 +478,7 @@ Test(ms_ftps, s3_2_5_1_implicit_pbsz_0_and_prot_p_without_commands)
     static const dstep t[] = {
         { .send = "RETR f\r\n", .acts = "XFER_OPEN", .str = "/f" },
         { .is_event = true, .ev = { .kind = FTP_EV_XFER_OPENED, .status = FTP_OK, .st = { .size = 5 } },
-          .reply = "150 Opening ASCII mode data connection for /f (5 bytes)\r\n", .acts = "REPLY XFER_START",
+          .reply = "150 Opening ASCII mode data connection for /f\r\n", .acts = "REPLY XFER_START",
           .check = check_protect },
     };
     dlg_run(&d, t, N_STEPS(t));
@@ -558,7 +558,7 @@ Test(ms_ftps, s3_2_5_3_rein_on_implicit_restarts_tls_and_greets_again)
     dlg_teardown(&d);
 }
 
-/* MS-FTPS overview / digest §4: PROT C is allowed on implicit sessions; PBSZ 0 / PROT P accepted. */
+/* MS-FTPS §3.2.5.1: PROT C is allowed on implicit sessions; PBSZ 0 / PROT P accepted. */
 Test(ms_ftps, s3_2_5_1_implicit_prot_c_allowed_and_pbsz_prot_p_accepted)
 {
     dlg d;
@@ -601,5 +601,22 @@ Test(tls, stat_reports_tls_and_prot)
                          " TYPE: ASCII, STRU: File, MODE: Stream\r\n Control connection: TLS (implicit)\r\n"
                          " Data protection: private (PROT P)\r\n Data connection: none\r\n211 End of status\r\n",
              "REPLY");
+    dlg_teardown(&d);
+}
+
+/* RFC 2228 §3: PBSZ is a 32-bit unsigned decimal; larger values are a syntax error. */
+Test(tls, pbsz_above_32_bits_501)
+{
+    dlg d;
+    dlg_setup(&d, false);
+    dlg_start(&d, "220 ringftpd ready\r\n", "REPLY");
+    static const dstep t[] = {
+        C("AUTH TLS\r\n", "234 AUTH TLS successful\r\n", "REPLY TLS_START"),
+        EV(NULL, "", EV_TLS_UP),
+        C("PBSZ 4294967296\r\n", "501 PBSZ needs a decimal buffer size\r\n", "REPLY"),
+        C("PBSZ 99999999999999999999999\r\n", "501 PBSZ needs a decimal buffer size\r\n", "REPLY"),
+        C("PBSZ 4294967295\r\n", "200 PBSZ=0\r\n", "REPLY"),
+    };
+    dlg_run(&d, t, N_STEPS(t));
     dlg_teardown(&d);
 }

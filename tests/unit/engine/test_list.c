@@ -169,3 +169,62 @@ Test(list, buffer_limit_reported)
     cr_assert(s.failed);
     ftp_buf_free(&s);
 }
+
+/* Contract E2: names that cannot round-trip are left out (CR, LF, NUL; not UTF-8 — FEAT says
+ * UTF8, RFC 2640). Valid multi-byte UTF-8 stays. */
+Test(list, skip_names_that_cannot_round_trip)
+{
+    static const struct { const char *n; size_t len; bool skip; } cases[] = {
+        { "a\rb", 3, true }, { "a\nb", 3, true }, { "a\0b", 3, true },
+        { "caf\xc3\xa9", 5, false },          /* é */
+        { "\xe2\x82\xac", 3, false },          /* € */
+        { "\xf0\x9f\x98\x80", 4, false },      /* U+1F600 */
+        { "caf\xe9", 4, true },                /* Latin-1 é */
+        { "\xc0\xaf", 2, true },               /* overlong '/' */
+        { "\xed\xa0\x80", 3, true },           /* surrogate */
+        { "\xf4\x90\x80\x80", 4, true },       /* above U+10FFFF */
+        { "\xe2\x82", 2, true },               /* cut short */
+        { "a\xff", 2, true },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ftp_entry e = ent("x", 0100644, 0, 0);
+        e.name = cases[i].n;
+        e.name_len = cases[i].len;
+        cr_assert_eq(ftp_list_skip(&e, true), cases[i].skip, "case %zu", i);
+    }
+}
+
+/* Contract E2: a symlink shown as a link carries its target text. */
+Test(list, symlink_targets, .init = setup, .fini = teardown)
+{
+    ftp_entry e = ent("loop", 0120777, 2, NOW - 60);
+    e.link_target = "..";
+    e.link_len = 2;
+    cr_assert_eq(ftp_list_long(&b, &e, NOW, true), 0);
+    cr_assert_str_eq(b.p, "lrwxrwxrwx    1 ftp      ftp                 2 Nov 14 22:12 loop -> ..\r\n");
+    ftp_buf_clear(&b);
+    cr_assert_eq(ftp_list_mlsx(&b, &e, FTP_MLST_OTHER, FTP_FACT_TYPE | FTP_FACT_PERM, FTP_PERM_READ), 0);
+    cr_assert_str_eq(b.p, "type=OS.unix=slink:..; loop\r\n");
+    /* a target that would break the fact syntax (RFC 3659 §7.2: ';' and ' ') is not shown */
+    e.link_target = "a b;c";
+    e.link_len = 5;
+    ftp_buf_clear(&b);
+    cr_assert_eq(ftp_list_mlsx(&b, &e, FTP_MLST_OTHER, FTP_FACT_TYPE, 0), 0);
+    cr_assert_str_eq(b.p, "type=OS.unix=slink; loop\r\n");
+    /* NLST: the name only */
+    ftp_buf_clear(&b);
+    cr_assert_eq(ftp_list_name(&b, &e), 0);
+    cr_assert_str_eq(b.p, "loop\r\n");
+}
+
+/* RETR refuses FIFOs, sockets and devices: MLSD must not promise 'r' for them. */
+Test(list, mlsx_no_perm_for_special_files, .init = setup, .fini = teardown)
+{
+    ftp_entry e = ent("fifo", 0010644, 0, 0);
+    cr_assert_eq(ftp_list_mlsx(&b, &e, FTP_MLST_OTHER, FTP_FACT_TYPE | FTP_FACT_PERM, FTP_PERM_READ), 0);
+    cr_assert_str_eq(b.p, "type=OS.unix=fifo; fifo\r\n");
+    ftp_buf_clear(&b);
+    e = ent("f", 0100644, 0, 0);
+    cr_assert_eq(ftp_list_mlsx(&b, &e, FTP_MLST_FILE, FTP_FACT_TYPE | FTP_FACT_PERM, FTP_PERM_READ), 0);
+    cr_assert_str_eq(b.p, "type=file;perm=r; f\r\n");
+}

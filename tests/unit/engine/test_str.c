@@ -142,3 +142,55 @@ Test(str, copy_bounded)
     cr_assert_eq(ftp_copy_bounded(d, sizeof d, FTP_VIEW_LIT("")), 0);
     cr_assert_str_eq(d, "");
 }
+
+/* RFC 959 §4.1: one <SP> between verb and argument; RFC 3659 §2.2: the rest is the argument. */
+Test(str, split_verb_keeps_leading_spaces_of_the_argument)
+{
+    ftp_view verb;
+    ftp_view rest = ftp_view_split_verb(ftp_view_cstr("  RETR  leadsp"), &verb);
+    cr_assert_eq(verb.n, 4);
+    cr_assert_eq(memcmp(verb.p, "RETR", 4), 0);
+    cr_assert_eq(rest.n, 7);
+    cr_assert_eq(memcmp(rest.p, " leadsp", 7), 0);
+    rest = ftp_view_split_verb(ftp_view_cstr("NOOP"), &verb);
+    cr_assert_eq(verb.n, 4);
+    cr_assert_eq(rest.n, 0);
+    rest = ftp_view_split_verb(ftp_view_cstr(""), &verb);
+    cr_assert_eq(verb.n, 0);
+    cr_assert_eq(rest.n, 0);
+}
+
+Test(str, utf8_valid)
+{
+    cr_assert(ftp_utf8_valid("plain", 5));
+    cr_assert(ftp_utf8_valid("", 0));
+    cr_assert(ftp_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
+    cr_assert_not(ftp_utf8_valid("\xe9", 1));
+    cr_assert_not(ftp_utf8_valid("\xc0\x80", 2));
+    cr_assert_not(ftp_utf8_valid("\xe0\x80\xaf", 3));
+    cr_assert_not(ftp_utf8_valid("\xed\xbf\xbf", 3));
+    cr_assert_not(ftp_utf8_valid("\xf5\x80\x80\x80", 4));
+    cr_assert_not(ftp_utf8_valid("\xc3", 1));
+    cr_assert_not(ftp_utf8_valid("\xff", 1));
+}
+
+/* RFC 854: 0xFF is IAC on the control connection; RFC 3659 §2.2: doubled in path names. */
+Test(str, double_iac)
+{
+    ftp_buf b;
+    ftp_buf_init(&b, 0);
+    ftp_buf_append_cstr(&b, "keep\xff|a\xff\xff" "b\xff");
+    cr_assert_eq(ftp_buf_double_iac(&b, 5), 0);
+    cr_assert_eq(b.len, 5 + 9);
+    cr_assert_eq(memcmp(b.p, "keep\xff|a\xff\xff\xff\xff" "b\xff\xff", 14), 0);
+    cr_assert_eq(b.p[b.len], '\0');
+    cr_assert_eq(ftp_buf_double_iac(&b, b.len), 0); /* nothing after `from` */
+    ftp_buf_free(&b);
+    ftp_buf lim;
+    ftp_buf_init(&lim, 4);
+    ftp_buf_append(&lim, "a\xff", 2);
+    ftp_buf_append(&lim, "\xff\xff", 2);
+    cr_assert_eq(ftp_buf_double_iac(&lim, 0), -1, "over the limit: refused, marked failed");
+    cr_assert(lim.failed);
+    ftp_buf_free(&lim);
+}

@@ -75,8 +75,17 @@ static void rx_add(const uint8_t *d, size_t n)
     S.rx_len += n;
 }
 
-static void h_eof_close(io_conn *c) { S.eofs++; io_conn_close(c); }
-static void h_error(io_conn *c, int err) { S.errors++; S.last_err = err; io_conn_close(c); }
+static void h_eof_close(io_conn *c)
+{
+    S.eofs++;
+    io_conn_close(c);
+}
+static void h_error(io_conn *c, int err)
+{
+    S.errors++;
+    S.last_err = err;
+    io_conn_close(c);
+}
 static void h_closed(io_conn *c)
 {
     (void)c;
@@ -90,8 +99,12 @@ static void echo_data(io_conn *c, const uint8_t *d, size_t n)
 {
     cr_assert_eq(io_conn_send(c, d, n), 0);
 }
-static const io_conn_handler echo_h = { .on_data = echo_data, .on_eof = h_eof_close, .on_error = h_error,
-                                        .on_closed = h_closed };
+static const io_conn_handler echo_h = {
+    .on_data = echo_data,
+    .on_eof = h_eof_close,
+    .on_error = h_error,
+    .on_closed = h_closed,
+};
 static void echo_accept(srv *s)
 {
     int one = 1; /* echo pieces are small: no Nagle wait for the client's delayed ACK */
@@ -117,7 +130,10 @@ static void *echo_client(void *arg)
         }
         while (ok && got < sent) {
             ssize_t k = recv(fd, in + got, sent - got, 0);
-            if (k <= 0) ok = false; else got += (size_t)k;
+            if (k <= 0)
+                ok = false;
+            else
+                got += (size_t)k;
         }
     }
     bool same = ok && memcmp(in, out, ECHO_N) == 0;
@@ -154,9 +170,19 @@ static void order_drained(io_conn *c)
     S.drains++;
     io_conn_shutdown_write(c);
 }
-static void order_data(io_conn *c, const uint8_t *d, size_t n) { (void)c; (void)d; (void)n; }
-static const io_conn_handler order_h = { .on_data = order_data, .on_eof = h_eof_close, .on_error = h_error,
-                                         .on_drained = order_drained, .on_closed = h_closed };
+static void order_data(io_conn *c, const uint8_t *d, size_t n)
+{
+    (void)c;
+    (void)d;
+    (void)n;
+}
+static const io_conn_handler order_h = {
+    .on_data = order_data,
+    .on_eof = h_eof_close,
+    .on_error = h_error,
+    .on_drained = order_drained,
+    .on_closed = h_closed,
+};
 
 static void order_accept(srv *s)
 {
@@ -234,8 +260,12 @@ static void sum_data(io_conn *c, const uint8_t *d, size_t n)
     rx_calls++;
     if (n > rx_max_chunk) rx_max_chunk = n;
 }
-static const io_conn_handler sum_h = { .on_data = sum_data, .on_eof = h_eof_close, .on_error = h_error,
-                                       .on_closed = h_closed };
+static const io_conn_handler sum_h = {
+    .on_data = sum_data,
+    .on_eof = h_eof_close,
+    .on_error = h_error,
+    .on_closed = h_closed,
+};
 
 static void *big_client(void *arg)
 {
@@ -299,9 +329,18 @@ static void file_done(io_op *op, int res)
     }
 }
 
-static void file_data(io_conn *c, const uint8_t *d, size_t n) { (void)c; (void)d; (void)n; }
-static const io_conn_handler file_h = { .on_data = file_data, .on_eof = h_eof_close, .on_error = h_error,
-                                        .on_closed = h_closed };
+static void file_data(io_conn *c, const uint8_t *d, size_t n)
+{
+    (void)c;
+    (void)d;
+    (void)n;
+}
+static const io_conn_handler file_h = {
+    .on_data = file_data,
+    .on_eof = h_eof_close,
+    .on_error = h_error,
+    .on_closed = h_closed,
+};
 
 static void file_accept(srv *s)
 {
@@ -440,8 +479,12 @@ static void cancel_timer(io_op *op, int res)
     cr_assert_eq(S.closeds, 0, "on_closed ran inside io_conn_close");
     cr_assert_eq(io_conn_send(&S.conn, "x", 1), -EPIPE);
 }
-static const io_conn_handler cancel_h = { .on_data = file_data, .on_eof = h_eof_close, .on_error = h_error,
-                                          .on_closed = cancel_closed };
+static const io_conn_handler cancel_h = {
+    .on_data = file_data,
+    .on_eof = h_eof_close,
+    .on_error = h_error,
+    .on_closed = cancel_closed,
+};
 static void cancel_accept(srv *s)
 {
     cr_assert_eq(io_conn_sendfile(&s->conn, F.fd, 0, F.size, &s->done_op, cancel_done), 0);
@@ -555,8 +598,12 @@ static void stop_accept(srv *s)
 {
     cr_assert_eq(io_conn_recv_start(&s->conn), 0);
 }
-static const io_conn_handler stop_h = { .on_data = stop_data, .on_eof = h_eof_close, .on_error = h_error,
-                                        .on_closed = h_closed };
+static const io_conn_handler stop_h = {
+    .on_data = stop_data,
+    .on_eof = h_eof_close,
+    .on_error = h_error,
+    .on_closed = h_closed,
+};
 static void *stop_client(void *arg)
 {
     (void)arg;
@@ -604,9 +651,17 @@ static void err_error(io_conn *c, int err)
     cr_assert_lt(err, 0);
     io_conn_close(c);
 }
-static void err_eof(io_conn *c) { S.eofs++; (void)c; }
-static const io_conn_handler err_h = { .on_data = file_data, .on_eof = err_eof, .on_error = err_error,
-                                       .on_closed = h_closed };
+static void err_eof(io_conn *c)
+{
+    S.eofs++;
+    (void)c;
+}
+static const io_conn_handler err_h = {
+    .on_data = file_data,
+    .on_eof = err_eof,
+    .on_error = err_error,
+    .on_closed = h_closed,
+};
 static void *reset_client(void *arg)
 {
     (void)arg;

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 TestSuite(io_worker, .timeout = 20);
@@ -323,4 +324,21 @@ Test(io_worker, submissions_beyond_the_sq_are_never_dropped)
     tl_run(w);
     cr_assert_eq(many_done, NTIMERS);
     io_worker_destroy(w);
+}
+
+/* Submitting an io_op that is still in flight is a bug of the caller: io/ stops through
+ * RF_INVARIANT (core/base/rf_invariant.h), which aborts in every build type. */
+static void noop_cb(io_op *op, int res)
+{
+    (void)op;
+    (void)res;
+}
+
+Test(io_worker, resubmitting_an_inflight_op_is_an_invariant_failure, .signal = SIGABRT)
+{
+    io_worker *w = tl_worker(NULL, NULL);
+    io_op op;
+    memset(&op, 0, sizeof op);
+    io_timer(w, &op, 10000, noop_cb);
+    io_timer(w, &op, 10000, noop_cb); /* still in flight: must abort */
 }

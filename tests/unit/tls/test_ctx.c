@@ -1,8 +1,10 @@
 /* test_ctx.c — the server context: certificates from tests/certs (RSA, ECDSA, a chain the client
- * verifies against the test CA), clear errors for a mismatched or missing key, the self-signed
+ * verifies against the test CA), clear errors for a mismatched, missing, encrypted or damaged key
+ * (naming --key when the certificate file holds none), the self-signed
  * ECDSA P-256 fallback, bad cipher settings, and the describe line. */
 #include "tls/tls_test_util.h"
 
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 static tls_ctx *ctx_files(const char *cert, const char *key)
@@ -125,14 +127,110 @@ Test(ctx, missing_files_are_clear_errors)
 {
     char err[512];
     cr_assert_eq(create_err("no-such.crt", "rsa.key", err, sizeof err), -1);
-    cr_assert(strstr(err, "cannot load certificate") && strstr(err, "no-such.crt"), "%s", err);
+    cr_assert(strstr(err, "cannot open certificate file") && strstr(err, "no-such.crt") &&
+                  strstr(err, "No such file or directory"), "%s", err);
     cr_assert_eq(create_err("rsa.crt", "no-such.key", err, sizeof err), -1);
-    cr_assert(strstr(err, "cannot read private key") && strstr(err, "no-such.key"), "%s", err);
+    cr_assert(strstr(err, "cannot open private key file") && strstr(err, "no-such.key") &&
+                  strstr(err, "No such file or directory"), "%s", err);
     cr_assert_eq(create_err(NULL, "rsa.key", err, sizeof err), -1);
-    cr_assert(strstr(err, "without a certificate"), "%s", err);
-    /* a certificate file that holds the key too is fine; one without a key is not */
+    cr_assert(strstr(err, "without a certificate") && strstr(err, "--cert"), "%s", err);
+}
+
+/* Defect 11: --cert without --key, when the certificate file holds no key, says so and names
+ * --key (it used to be "cannot read private key ...: unsupported"). */
+Test(ctx, certificate_without_key_names_the_key_flag)
+{
+    char err[512];
     cr_assert_eq(create_err("rsa.crt", NULL, err, sizeof err), -1);
-    cr_assert(strstr(err, "cannot read private key"), "%s", err);
+    cr_assert(strstr(err, "no private key in certificate file") && strstr(err, "rsa.crt") && strstr(err, "--key"),
+              "%s", err);
+    cr_assert_null(strstr(err, "unsupported"), "%s", err);
+    /* a key file given explicitly that holds only a certificate */
+    cr_assert_eq(create_err("rsa.crt", "rsa.crt", err, sizeof err), -1);
+    cr_assert(strstr(err, "no private key in") && strstr(err, "PRIVATE KEY"), "%s", err);
+    /* a "certificate" file that holds only a key */
+    cr_assert_eq(create_err("rsa.key", "rsa.key", err, sizeof err), -1);
+    cr_assert(strstr(err, "no certificate in") && strstr(err, "rsa.key"), "%s", err);
+}
+
+static const char *tmp_file(const char *name, const void *data, size_t n)
+{
+    static char path[4][256];
+    static int slot;
+    char *p = path[slot++ % 4];
+    snprintf(p, 256, "/tmp/ringftpd-test-ctx-%d-%s", (int)getpid(), name);
+    FILE *f = fopen(p, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+    return p;
+}
+
+static int create_err_abs(const char *cert, const char *key, char *err, size_t len)
+{
+    tls_settings s;
+    tls_settings_defaults(&s);
+    s.ktls = TLS_KTLS_OFF;
+    s.cert_file = cert;
+    s.key_file = key;
+    tls_ctx *ctx = NULL;
+    int rc = tls_ctx_create(&ctx, &s, err, len);
+    tls_ctx_free(ctx);
+    return rc;
+}
+
+/* A certificate and its key in one file work; an encrypted key is refused with a reason and never
+ * prompts for a passphrase; a directory is not a key file; OpenSSL's own reason is passed on. */
+Test(ctx, key_file_problems_have_reasons)
+{
+    char err[512];
+    FILE *f;
+    char crt[8192], key[8192];
+    size_t nc, nk;
+    f = fopen(cert_path("rsa.crt"), "rb");
+    cr_assert_not_null(f);
+    nc = fread(crt, 1, sizeof crt, f);
+    fclose(f);
+    f = fopen(cert_path("rsa.key"), "rb");
+    cr_assert_not_null(f);
+    nk = fread(key, 1, sizeof key, f);
+    fclose(f);
+
+    char both[16384];
+    memcpy(both, crt, nc);
+    memcpy(both + nc, key, nk);
+    const char *combined = tmp_file("both.pem", both, nc + nk);
+    cr_assert_eq(create_err_abs(combined, NULL, err, sizeof err), 0, "%s", err);
+
+    /* encrypted PKCS#8 */
+    BIO *in = BIO_new_mem_buf(key, (int)nk);
+    EVP_PKEY *pk = PEM_read_bio_PrivateKey(in, NULL, NULL, NULL);
+    BIO_free(in);
+    cr_assert_not_null(pk);
+    BIO *out = BIO_new(BIO_s_mem());
+    cr_assert_eq(PEM_write_bio_PKCS8PrivateKey(out, pk, EVP_aes_128_cbc(), "pw", 2, NULL, NULL), 1);
+    EVP_PKEY_free(pk);
+    char *enc = NULL;
+    long ne = BIO_get_mem_data(out, &enc);
+    const char *encf = tmp_file("enc.key", enc, (size_t)ne);
+    BIO_free(out);
+    cr_assert_eq(create_err_abs(cert_path("rsa.crt"), encf, err, sizeof err), -1);
+    cr_assert(strstr(err, "is encrypted") && strstr(err, "enc.key"), "%s", err);
+
+    /* a directory */
+    cr_assert_eq(create_err_abs(cert_path("rsa.crt"), "/tmp", err, sizeof err), -1);
+    cr_assert(strstr(err, "not a regular file") && strstr(err, "/tmp"), "%s", err);
+
+    /* a damaged key block: OpenSSL's reason, not an errno */
+    char bad[] = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+    const char *badf = tmp_file("bad.key", bad, sizeof bad - 1);
+    cr_assert_eq(create_err_abs(cert_path("rsa.crt"), badf, err, sizeof err), -1);
+    cr_assert(strstr(err, "cannot read private key") && strstr(err, "bad.key: "), "%s", err);
+    cr_assert_null(strstr(err, "Operation not permitted"), "%s", err);
+
+    unlink(combined);
+    unlink(encf);
+    unlink(badf);
 }
 
 Test(ctx, bad_cipher_settings)

@@ -424,3 +424,106 @@ Test(vfs, list_does_not_move_caller_offset)
     vfs_dirlist_free(&a);
     vfs_dirlist_free(&b);
 }
+
+/* Symlinks carry their text (readlinkat, never resolved); other entries carry none. The text
+ * survives the arena growing (many links, long targets). */
+Test(vfs, list_link_targets)
+{
+    mk("dists");
+    mk("dists/bookworm");
+    ln("bookworm", "dists/stable");
+    ln("/etc", "dists/escape");
+    ln("../../../../etc", "dists/escape-up");
+    char target[300], name[64];
+    memset(target, 't', sizeof(target) - 1);
+    target[sizeof(target) - 1] = '\0';
+    for (int i = 0; i < 200; i++) {
+        snprintf(name, sizeof(name), "dists/many-%03d", i);
+        ln(target, name);
+    }
+    vfs_dirlist l;
+    cr_assert_eq(vfs_list(&root, "/dists", 0, &l), 0);
+    const vfs_dirent *e = find(&l, "stable");
+    cr_assert_not_null(e);
+    cr_assert(S_ISLNK(e->meta.mode));
+    cr_assert_not_null(e->link_target);
+    cr_assert_eq(e->link_len, 8);
+    cr_assert_str_eq(e->link_target, "bookworm");
+    cr_assert_str_eq(find(&l, "escape")->link_target, "/etc", "the text, not resolved");
+    cr_assert_str_eq(find(&l, "escape-up")->link_target, "../../../../etc");
+    cr_assert_null(find(&l, "bookworm")->link_target, "a directory has no link text");
+    cr_assert_eq(find(&l, "bookworm")->link_len, 0);
+    for (int i = 0; i < 200; i++) {
+        snprintf(name, sizeof(name), "many-%03d", i);
+        e = find(&l, name);
+        cr_assert_not_null(e);
+        cr_assert_eq(e->link_len, sizeof(target) - 1);
+        cr_assert_str_eq(e->link_target, target);
+    }
+    vfs_dirlist_free(&l);
+}
+
+static bool keep_txt(const char *name, size_t len, void *arg)
+{
+    int *calls = arg;
+    (*calls)++;
+    return len > 4 && memcmp(name + len - 4, ".txt", 4) == 0;
+}
+
+/* The filter runs before the statx and max_entries counts kept names only. */
+Test(vfs, list_filter_counts_kept_names)
+{
+    mk("mixed");
+    char p[64];
+    for (int i = 0; i < 30; i++) {
+        snprintf(p, sizeof(p), "mixed/n%02d.%s", i, i % 3 == 0 ? "txt" : "bin");
+        put(p, "x");
+    }
+    int fd;
+    cr_assert_eq(vfs_open(&root, "/mixed", O_RDONLY | O_DIRECTORY, &fd), 0);
+    vfs_dirlist l;
+    int calls = 0;
+    cr_assert_eq(vfs_list_fd_filter(fd, 0, keep_txt, &calls, &l), 0);
+    cr_assert_eq(l.n, 10);
+    cr_assert_not(l.truncated);
+    cr_assert_eq(calls, 30, "every name is offered to the filter once");
+    for (size_t i = 0; i < l.n; i++)
+        cr_assert(strstr(l.v[i].name, ".txt") != NULL, "%s kept", l.v[i].name);
+    vfs_dirlist_free(&l);
+    calls = 0;
+    cr_assert_eq(vfs_list_fd_filter(fd, 10, keep_txt, &calls, &l), 0);
+    cr_assert_eq(l.n, 10);
+    cr_assert_not(l.truncated, "exactly max_entries matches is not truncation");
+    vfs_dirlist_free(&l);
+    cr_assert_eq(vfs_list_fd_filter(fd, 4, keep_txt, &calls, &l), 0);
+    cr_assert_eq(l.n, 4);
+    cr_assert(l.truncated, "more matches than max_entries");
+    vfs_dirlist_free(&l);
+    close(fd);
+}
+
+/* The _rel forms: same confinement and results as the virtual-path forms. */
+Test(vfs, stat_rel_and_open_rel)
+{
+    vfs_meta m;
+    cr_assert_eq(vfs_stat_rel(&root, "pub/a.txt", &m), 0);
+    cr_assert_eq(m.size, 5);
+    cr_assert_eq(vfs_stat_rel(&root, "link_ok", &m), 0, "a link inside the root resolves");
+    cr_assert(S_ISREG(m.mode));
+    cr_assert_eq(vfs_stat_rel(&root, "link_dir", &m), 0);
+    cr_assert(S_ISDIR(m.mode));
+    cr_assert_eq(vfs_stat_rel(&root, ".", &m), 0);
+    cr_assert(S_ISDIR(m.mode));
+    cr_assert_eq(vfs_stat_rel(&root, "esc_out", &m), -ENOENT, "an escape resolves inside the root: nothing");
+    cr_assert_eq(vfs_stat_rel(&root, "esc_abs", &m), -ENOENT);
+    cr_assert_eq(vfs_stat_rel(&root, "magic_abs", &m), -ENOENT);
+    int fd;
+    cr_assert_eq(vfs_open_rel(&root, "pub/sub/deep.txt", O_RDONLY, &fd), 0);
+    char buf[64];
+    cr_assert_eq(read_all(fd, buf, sizeof(buf)), 12);
+    close(fd);
+    vfs_root none = { .fd = -1 };
+    cr_assert_eq(vfs_stat_rel(&none, "pub", &m), -EBADF);
+    cr_assert_eq(vfs_open_rel(&none, "pub", O_RDONLY, &fd), -EBADF);
+    cr_assert_eq(fd, -1);
+}
