@@ -6,7 +6,8 @@
  * format LIST/NLST/MLSD text with the engine's pure formatters, NLST names with the client's
  * prefix, or hand raw entries back for STAT over the control channel). Runs on a pool thread:
  * it may block. Every file-system call goes through vfs/. Must not: touch the ring, the session
- * or the engine state (it gets copies). */
+ * or the engine state (it gets copies), or close the directory it lists: the session that owns
+ * the job takes dirfd back and closes it through the ring (core_session_close_fd). */
 #include "core_list.h"
 
 #include <errno.h>
@@ -15,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core_meta.h"
 #include "ftp_glob.h"
 #include "ftp_list.h"
+#include "rf_invariant.h"
 #include "vfs.h"
 
 core_list_job *core_list_job_new(int dirfd, ftp_xfer_kind kind, unsigned flags, unsigned perms,
@@ -31,7 +32,7 @@ core_list_job *core_list_job_new(int dirfd, ftp_xfer_kind kind, unsigned flags, 
     j->kind = kind;
     j->flags = flags;
     j->perms = perms;
-    j->facts = facts ? facts : FTP_FACTS_DEFAULT;
+    j->facts = facts; /* as the engine gives it: "OPTS MLST" with no fact selects none */
     j->max_entries = max_entries;
     j->root_fd = root_fd;
     snprintf(j->dir_rel, sizeof(j->dir_rel), "%s", dir_rel);
@@ -49,7 +50,7 @@ void core_list_job_filter(core_list_job *j, const char *pattern, const char *nls
 void core_list_job_free(core_list_job *j)
 {
     if (!j) return;
-    if (j->dirfd >= 0) close(j->dirfd);
+    RF_INVARIANT(j->dirfd < 0, "a list job freed with its directory open: the owner closes it through the ring");
     ftp_buf_free(&j->text);
     free(j->entries);
     if (j->dirlist) { vfs_dirlist_free(j->dirlist); free(j->dirlist); }
@@ -156,7 +157,7 @@ void core_list_format_one(ftp_buf *buf, ftp_xfer_kind kind, unsigned flags, cons
                           const ftp_stat *st, unsigned perms, unsigned facts, int64_t now)
 {
     ftp_entry e = { .name = name, .name_len = strlen(name), .st = *st };
-    format_entry(buf, kind, flags, &e, perms, facts ? facts : FTP_FACTS_DEFAULT, now);
+    format_entry(buf, kind, flags, &e, perms, facts, now);
 }
 
 int core_list_job_run(void *arg)

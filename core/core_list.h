@@ -14,12 +14,12 @@
 typedef struct core_list_job core_list_job;
 
 struct core_list_job {
-    int dirfd;               /* owned by the job */
+    int dirfd;               /* held by the job; the owner closes it (core_session_close_fd) before freeing */
     size_t max_entries;
     ftp_xfer_kind kind;      /* LIST, NLST, MLSD, or NONE for STAT-over-control entries */
     unsigned flags;          /* FTP_XF_LIST_* */
-    unsigned perms;
-    unsigned facts;
+    unsigned perms;          /* MLSD `perm` fact: the login's FTP_PERM_* (from the action) */
+    unsigned facts;          /* MLSD: the OPTS MLST selection, as the engine gave it (0 = none) */
     int64_t now;
     int root_fd;             /* not owned: symlinks are followed inside the root (like ls -L) */
     char dir_rel[FTP_PATH_MAX + 2]; /* the directory, relative to the root */
@@ -36,6 +36,7 @@ struct core_list_job {
 };
 core_list_job *core_list_job_new(int dirfd, ftp_xfer_kind kind, unsigned flags, unsigned perms,
                                  unsigned facts, size_t max_entries, int root_fd, const char *dir_rel);
+/* Free the job (NULL: nothing). dirfd must be -1 by then: the session closed it through the ring. */
 void core_list_job_free(core_list_job *j);
 /* Keep only names matching pattern (NULL: all); NLST lines carry nlst_prefix (NULL: name only;
  * "" also name only; "d2" → "d2/name"; "d2/" → "d2/name"). Before core_list_job_run. */

@@ -37,10 +37,6 @@ void core_log(core_log_level level, const char *fmt, ...) __attribute__((format(
 void core_slog(core_log_level level, const char *session_tag, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Transitional spelling of core_log(CORE_LOG_DEBUG, ...) for code not yet moved to core_slog; the
- * level alone decides (there is no compile-time debug switch). New code calls core_slog. */
-#define CORE_DEBUG(...) core_log(CORE_LOG_DEBUG, __VA_ARGS__)
-
 /* Copy a command line for logging into out[cap] (always NUL-terminated when cap > 0), without
  * its trailing CR/LF, with the argument of PASS and ACCT (any case, leading spaces allowed)
  * replaced: "PASS secret" → "PASS ****", bare "PASS" stays "PASS". Returns the length written. */

@@ -167,8 +167,6 @@ ftp_status core_status_from_errno(int err)
     }
 }
 
-/* core_stat_from_meta / core_meta_from_statx: core_meta.c (the one conversion). */
-
 void core_session_close_fd(core_session *s, int *fd)
 {
     if (*fd < 0) return;
@@ -359,7 +357,7 @@ static void timer_check(core_session *s)
             end_because(s, CORE_END_TIMEOUT);
             start_close(s);
         }
-    } else if (!s->eng.logged_in && now >= s->login_deadline_ms) {
+    } else if (!ftp_engine_logged_in(&s->eng) && now >= s->login_deadline_ms) {
         ev.kind = FTP_EV_LOGIN_TIMEOUT;
         core_slog(CORE_LOG_INFO, s->tag, "login timeout");
         end_because(s, CORE_END_TIMEOUT);
@@ -389,7 +387,7 @@ static void arm_timer(core_session *s)
         at = s->close_deadline_ms > now ? s->close_deadline_ms : now + 1;
     } else {
         at = s->last_activity_ms + (uint64_t)s->srv->cfg->idle_timeout * 1000u;
-        if (!s->eng.logged_in && s->login_deadline_ms < at) at = s->login_deadline_ms;
+        if (!ftp_engine_logged_in(&s->eng) && s->login_deadline_ms < at) at = s->login_deadline_ms;
         if (core_xfer_active(&s->x) || at <= now) at = now + 1000; /* during a transfer: re-check every second */
     }
     io_timer(s->w, core_op_arm(&s->timer, s, timer_done, NULL), at - now, core_op_cb);
@@ -474,9 +472,10 @@ static void pump(core_session *s)
     }
     s->pumping = false;
     if (!engine_runs(s)) return;
-    if (s->was_logged_in && !s->eng.logged_in) /* REIN or AUTH logged the user out */
+    bool logged_in = ftp_engine_logged_in(&s->eng);
+    if (s->was_logged_in && !logged_in) /* REIN or AUTH logged the user out */
         s->login_deadline_ms = io_worker_now_ms(s->w) + (uint64_t)s->srv->cfg->login_timeout * 1000u;
-    s->was_logged_in = s->eng.logged_in;
+    s->was_logged_in = logged_in;
     if (s->state == CORE_SESS_HALF_CLOSED && !ftp_engine_busy(&s->eng) && s->evq_n == 0 &&
         ftp_pump_held(&s->pump) == 0 && !s->pump_posted) {
         end_because(s, CORE_END_CLIENT_CLOSED);

@@ -10,9 +10,11 @@
  * Must not: parse FTP (the engine does), block the worker thread (everything goes through the
  * ring or the pool).
  *
- * Who may include it: the session driver only — core_session.c and the data side (core_xfer*.c,
- * through core_xfer_internal.h) — and core_server.c, which calls core_session_accept() and
- * core_session_close_all() and nothing else. No other file reads a session's fields. */
+ * Who includes it: the session driver — core_session.c, core_session_meta.c and the data side
+ * (core_xfer.c, core_xfer_conn.c, core_xfer_payload.c, through core_xfer_internal.h) — and
+ * core_server.c, which calls core_session_accept() and core_session_close_all() and nothing else.
+ * No other file reads a session's fields. File metadata conversions are core_meta.h (included
+ * here for the driver), address conversions and socket options core_net.h. */
 #ifndef RINGFTPD_CORE_SESSION_H
 #define RINGFTPD_CORE_SESSION_H
 

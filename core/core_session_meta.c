@@ -35,6 +35,7 @@ static void meta_list_done(core_op *o, int res)
         s->meta_purpose = CORE_META_NONE;
         core_session_deliver(s, &ev);
     }
+    core_session_close_fd(s, &j->dirfd);
     core_list_job_free(j);
 }
 
@@ -60,8 +61,9 @@ static void meta_statx_done(core_op *o, int res)
     } else if (!S_ISDIR(s->meta_sx.stx_mode)) {
         meta_fail(s, -ENOTDIR);
     } else {
-        s->meta_job = core_list_job_new(s->meta_fd, FTP_XFER_NONE, 0, s->eng.perms, 0,
-                                        s->srv->cfg->list_max_entries, s->srv->root.fd, s->rel);
+        /* raw entries: the engine formats them (its perms and facts are in its own state) */
+        s->meta_job = core_list_job_new(s->meta_fd, FTP_XFER_NONE, 0, 0, 0, s->srv->cfg->list_max_entries,
+                                        s->srv->root.fd, s->rel);
         if (!s->meta_job) {
             meta_fail(s, -ENOMEM);
         } else {

@@ -68,7 +68,7 @@ void xfer_enter(core_session *s, core_xfer_state to)
                  core_xfer_state_name(to));
         RF_UNREACHABLE(why);
     }
-    CORE_DEBUG("session %s: transfer %s -> %s", s->tag, core_xfer_state_name(x->state), core_xfer_state_name(to));
+    core_slog(CORE_LOG_DEBUG, s->tag, "transfer %s -> %s", core_xfer_state_name(x->state), core_xfer_state_name(to));
     x->state = to;
 }
 
@@ -207,6 +207,8 @@ static void open_params(core_session *s, const ftp_action *a, const char *path)
     x->result = FTP_OK;
     x->kind = a->xfer;
     x->flags = a->flags;
+    x->perms = a->perms;
+    x->facts = a->facts;
     x->offset = a->offset;
     x->size = x->bytes = 0;
     x->n_entries = 0;
@@ -348,6 +350,7 @@ void xfer_check_done(core_session *s)
     core_session_close_fd(s, &x->file_fd);
     free(x->rbuf);
     x->rbuf = NULL;
+    if (x->job) core_session_close_fd(s, &x->job->dirfd);
     core_list_job_free(x->job);
     x->job = NULL;
     if (x->tls) { tls_conn_free(x->tls); x->tls = NULL; }

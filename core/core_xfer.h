@@ -66,6 +66,8 @@ typedef struct core_xfer {
     ftp_xfer_kind kind;
     unsigned flags;
     ftp_data_mode mode;
+    unsigned perms;          /* XFER_OPEN's perms and facts: MLSD/MLST facts of the listing */
+    unsigned facts;
     bool protect;            /* PROT P: TLS on the data connection */
     char path[FTP_PATH_MAX + 2]; /* the virtual path (for logs) */
     char name[256];          /* last path component, for listing a single file */

@@ -10,8 +10,6 @@
  * Must not: read files or decide what the payload is (core_xfer_payload.c), or change x->state
  * but through xfer_enter. */
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -48,10 +46,8 @@ static void pasv_close(core_session *s)
 static void pasv_take(core_session *s, core_pasv *p, int fd)
 {
     core_xfer *x = &s->x;
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
     ftp_addr from = { 0 };
-    if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) core_net_from_sockaddr(&from, (struct sockaddr *)&ss);
+    if (core_net_socket_addrs(fd, &from, NULL) < 0) from.family = FTP_AF_NONE; /* already reset */
     bool same = from.family != FTP_AF_NONE && ftp_addr_same_host(&from, &s->peer);
     if (core_session_closing(s) || p->detached || !same || x->ready_fd >= 0 || xfer_conn_live(x)) {
         if (!core_session_closing(s) && !same) {
@@ -250,8 +246,7 @@ void xfer_conn_attach(core_session *s, int fd)
 {
     core_xfer *x = &s->x;
     if (core_op_busy(&x->timer)) io_op_cancel(&x->timer.io);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* short listings go out at once */
+    core_net_tune_data(fd); /* short listings go out at once; a failure is logged once, the transfer goes on */
     io_conn_init(&x->conn, s->w, fd, &data_handler, s);
     core_session_ref(s); /* the data connection's reference, dropped in data_on_closed */
     xfer_tick_start(s);

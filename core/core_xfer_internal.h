@@ -19,8 +19,10 @@ void xfer_check_done(core_session *s);
 /* The data connection exists (HANDSHAKING, SENDING, TLS_CLOSING, TLS_CLOSE_RETRY, or DRAINING
  * until its on_closed). */
 static inline bool xfer_conn_live(const core_xfer *x) { return x->conn.ctx != NULL; }
-/* Descriptors (file, listener, connect socket, accepted connections) are closed one way:
- * core_session_close_fd (through the ring, after the ops on them were cancelled or completed). */
+/* Descriptors (file, listener, connect socket, accepted connections, a listing job's directory)
+ * are closed one way: core_session_close_fd (through the ring, after the ops on them were
+ * cancelled or completed). Sockets are made by io/ (io_port_range_listen, io_socket_for_connect),
+ * their addresses read and options set through core_net.h. */
 /* The data connection is attached: start the once-a-second stall tick. */
 void xfer_tick_start(core_session *s);
 /* Arm one of the transfer's ring operations (see core_op.h). */

@@ -145,7 +145,7 @@ static void list_dir(core_session *s)
 {
     core_xfer *x = &s->x;
     const core_config *cfg = s->srv->cfg;
-    x->job = core_list_job_new(x->file_fd, x->kind, x->flags, s->eng.perms, s->eng.mlst_facts, cfg->list_max_entries,
+    x->job = core_list_job_new(x->file_fd, x->kind, x->flags, x->perms, x->facts, cfg->list_max_entries,
                                s->srv->root.fd, x->rel);
     if (!x->job) { xfer_finish(s, FTP_E_IO); return; }
     x->file_fd = -1; /* owned by the job */
@@ -162,7 +162,7 @@ static void list_one(core_session *s)
     ftp_stat st;
     core_meta_from_statx(&st, &x->sx);
     const char *name = x->kind == FTP_XFER_NLST && x->has_prefix && x->prefix[0] ? x->prefix : x->name;
-    core_list_format_one(&b, x->kind, x->flags, name, &st, s->eng.perms, s->eng.mlst_facts, (int64_t)time(NULL));
+    core_list_format_one(&b, x->kind, x->flags, name, &st, x->perms, x->facts, (int64_t)time(NULL));
     x->bytes = b.len;
     x->n_entries = 1;
     if (b.failed) { ftp_buf_free(&b); xfer_finish(s, FTP_E_IO); return; }

@@ -353,6 +353,7 @@ static void start_xfer(ftp_session *s, ftp_xfer_kind kind, ftp_view arg, unsigne
         lflags |= FTP_XF_LIST_ALL;
     ftp_action *a = ftp_out_push(out, FTP_ACT_XFER_OPEN);
     a->xfer = kind;
+    ftp_action_session_facts(s, a);
     a->flags = is_listing(kind) ? lflags : (s->type_ascii ? FTP_XF_ASCII : 0);
     if (has_offset) {
         a->offset = offset;

@@ -25,6 +25,7 @@ static bool need_perm(ftp_session *s, unsigned perm, ftp_out *out)
 static void stat_target(ftp_session *s, ftp_cont k, unsigned arg, ftp_out *out)
 {
     ftp_action *a = ftp_out_push(out, FTP_ACT_STAT);
+    ftp_action_session_facts(s, a);
     a->str_off = ftp_out_intern(out, s->target);
     ftp_wait(s, FTP_WAIT_STAT, k, arg);
 }
@@ -155,6 +156,7 @@ void ftp_stat_path(ftp_session *s, ftp_view arg, ftp_out *out)
     if (glob && pattern.p[0] == '.')
         f |= FTP_XF_LIST_ALL;
     ftp_action *a = ftp_out_push(out, FTP_ACT_DIR_READ);
+    ftp_action_session_facts(s, a);
     a->str_off = ftp_out_intern(out, s->target);
     if (glob)
         a->pattern_off = ftp_out_intern_view(out, pattern);

@@ -62,6 +62,9 @@ void ftp_wait(ftp_session *s, ftp_pending p, ftp_cont k, unsigned arg);
 void ftp_emit_close(ftp_session *s, ftp_out *out);          /* CLOSE; nothing after it */
 void ftp_send_greeting(ftp_session *s, ftp_out *out);       /* "220 <banner>" */
 bool ftp_in_xfer(const ftp_session *s);                     /* XFER_OPEN or XFER pending */
+/* Copy what the driver needs of the session into an XFER_OPEN / DIR_READ / STAT action: perms
+ * and the OPTS MLST facts (the driver never reads ftp_session fields). */
+void ftp_action_session_facts(const ftp_session *s, ftp_action *a);
 /* Resolve arg against cwd into s->target; on failure replies 553 and returns false. */
 bool ftp_resolve_target(ftp_session *s, ftp_view arg, ftp_out *out);
 /* Reply for a failed file-system status (550 family, 553, 452, 552, 451 ...). */

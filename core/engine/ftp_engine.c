@@ -75,6 +75,11 @@ bool ftp_user_is_anonymous(const char *user)
     return ftp_view_eq_nocase(v, "anonymous") || ftp_view_eq_nocase(v, "ftp");
 }
 
+bool ftp_engine_logged_in(const ftp_session *s)
+{
+    return s->logged_in;
+}
+
 bool ftp_engine_closed(const ftp_session *s)
 {
     return s->pending == FTP_WAIT_CLOSED;
@@ -100,6 +105,12 @@ void ftp_wait(ftp_session *s, ftp_pending p, ftp_cont k, unsigned arg)
 {
     s->pending = p;
     s->pending_cmd = (int)((unsigned)k | (arg << 8));
+}
+
+void ftp_action_session_facts(const ftp_session *s, ftp_action *a)
+{
+    a->perms = s->perms;
+    a->facts = s->mlst_facts;
 }
 
 void ftp_emit_close(ftp_session *s, ftp_out *out)

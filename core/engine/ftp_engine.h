@@ -65,9 +65,10 @@ void ftp_engine_config_defaults(ftp_engine_config *cfg);
     X(PASV_OPEN)                                                                                    \
     /* forget the passive listener / active target; no event */                                    \
     X(DATA_CLOSE)                                                                                   \
-    /* metadata of path (str) → FTP_EV_STAT */                                                     \
+    /* metadata of path (str; perms, facts) → FTP_EV_STAT */                                        \
     X(STAT)                                                                                         \
-    /* open what a transfer reads or writes (xfer, str = path, offset, flags) → FTP_EV_XFER_OPENED */ \
+    /* open what a transfer reads or writes (xfer, str = path, offset, flags; perms, facts)         \
+       → FTP_EV_XFER_OPENED */                                                                      \
     X(XFER_OPEN)                                                                                    \
     /* the 150/125 reply before this is queued: obtain the data connection (accept on the passive  \
        listener or connect to `addr`), run TLS on it when `protect`, move the bytes, close it      \
@@ -76,7 +77,8 @@ void ftp_engine_config_defaults(ftp_engine_config *cfg);
     /* stop the transfer in progress (or the one being opened) → FTP_EV_XFER_DONE with             \
        FTP_E_ABORTED (or its real end if it already finished) */                                   \
     X(XFER_ABORT)                                                                                   \
-    /* entries of directory str, for STAT over the control channel → FTP_EV_DIR_ENTRIES */         \
+    /* entries of directory str (pattern_off; perms, facts), for STAT over the control channel      \
+       → FTP_EV_DIR_ENTRIES */                                                                      \
     X(DIR_READ)                                                                                     \
     /* fileop on str (and str2 for RENAME; mtime for MFMT) → FTP_EV_FILE_OP */                     \
     X(FILE_OP)                                                                                      \
@@ -132,6 +134,11 @@ typedef struct ftp_action {
      * none. NLST lines: target a file → the argument as given; a directory or a pattern →
      * prefix + ("/" unless prefix is "" or ends in "/") + name. */
     uint32_t prefix_off;
+    /* XFER_OPEN, DIR_READ and STAT: what the driver needs of the session, so that it never reads
+     * ftp_session fields — perms = the login's FTP_PERM_* (MLSD/MLST `perm` fact), facts = the
+     * OPTS MLST selection (FTP_FACT_* bits, ftp_list.h; 0 = no facts) for MLSD. */
+    unsigned perms;
+    unsigned facts;
 } ftp_action;
 
 #define FTP_OUT_MAX_ACTIONS 32
@@ -285,6 +292,10 @@ size_t ftp_engine_input(ftp_session *s, const uint8_t *data, size_t len, ftp_out
 
 /* Feed the result of an action or a timer. */
 void ftp_engine_event(ftp_session *s, const ftp_event *ev, ftp_out *out);
+
+/* True while a user is logged in (the driver's login deadline runs while it is false; REIN and
+ * AUTH log the user out). The one session field the driver asks for outside an action. */
+bool ftp_engine_logged_in(const ftp_session *s);
 
 /* True when the engine emitted CLOSE: the driver should stop reading. */
 bool ftp_engine_closed(const ftp_session *s);
