@@ -2,7 +2,8 @@
  *
  * Owns: a listing job (read the directory with vfs_list_fd_filter, keeping the names that match
  * the glob pattern when there is one, bounded by max_entries; show symlinks to files that stay
- * inside the root as those files so mirrors copy them, other links as links with their text;
+ * inside the root as those files so mirrors copy them, links to directories inside the root as
+ * links with their text, and leave out links no client can fetch or recreate;
  * format LIST/NLST/MLSD text with the engine's pure formatters, NLST names with the client's
  * prefix, or hand raw entries back for STAT over the control channel). Runs on a pool thread:
  * it may block. Every file-system call goes through vfs/. Must not: touch the ring, the session
@@ -85,27 +86,32 @@ static bool link_text_stays_inside(const char *dir_rel, const char *target, size
     return true;
 }
 
-/* A symlink to a file that resolves inside the root is shown as that file (ls -L), so mirrors
- * copy it. A link to a directory inside the root stays a link, shown with its text
- * ("stable -> bookworm", MLSD OS.unix=slink:bookworm) when that text is relative and stays
- * inside the root: mirror clients recreate it as a link (and a `loop -> ..` shown as a directory
- * would send them down an endless path). Links that escape or dangle stay links without a
- * target (a mirror must not get a link to its own host's /etc), and RETR of them fails with 550
- * like any missing file. */
-static void follow_link(const core_list_job *j, const vfs_dirent *d, ftp_entry *e)
+/* What a listing shows for a symlink (docs/design.md, "Listings and links"). A link to a file that
+ * resolves inside the root is shown as that file (ls -L), so mirrors copy it. A link to a
+ * directory inside the root stays a link, shown with its text ("stable -> bookworm", MLSD
+ * OS.unix=slink:bookworm) when that text is relative and stays inside the root: lftp mirror and
+ * wget -m --retr-symlinks=no recreate it as a link (and a `loop -> ..` shown as a directory would
+ * send them down an endless path). Every other link — one that escapes the root, dangles, or
+ * reaches a directory through a text a mirror cannot recreate (absolute, climbing above the root)
+ * — is left out of the listing: no client can fetch it or recreate it, a client that is shown it
+ * (rclone) tries RETR and fails, and its text would leak host paths. It stays what it was when
+ * asked for by name (RETR/CWD 550, or the directory it reaches). Returns false to leave it out. */
+static bool follow_link(const core_list_job *j, const vfs_dirent *d, ftp_entry *e)
 {
     char path[FTP_PATH_MAX + 300];
     int n = snprintf(path, sizeof(path), "%s/%s", j->dir_rel, d->name);
-    if (n < 0 || (size_t)n >= sizeof(path)) return;
+    if (n < 0 || (size_t)n >= sizeof(path)) return false;
     vfs_root root = { .fd = j->root_fd };
     vfs_meta m;
-    if (vfs_stat_rel(&root, path, &m) != 0) return;
+    if (vfs_stat_rel(&root, path, &m) != 0) return false; /* escapes, dangles, loops, unreadable */
     if ((m.mode & S_IFMT) != S_IFDIR) {
         core_stat_from_meta(&e->st, &m);
-    } else if (d->link_target && link_text_stays_inside(j->dir_rel, d->link_target, d->link_len)) {
-        e->link_target = d->link_target;
-        e->link_len = d->link_len;
+        return true;
     }
+    if (!d->link_target || !link_text_stays_inside(j->dir_rel, d->link_target, d->link_len)) return false;
+    e->link_target = d->link_target;
+    e->link_len = d->link_len;
+    return true;
 }
 
 static bool name_matches(const char *name, size_t len, void *arg)
@@ -180,7 +186,7 @@ int core_list_job_run(void *arg)
         const vfs_dirent *d = &dl->v[i];
         ftp_entry e = { .name = d->name, .name_len = d->name_len };
         core_stat_from_meta(&e.st, &d->meta);
-        if ((e.st.mode & FTP_S_IFMT) == FTP_S_IFLNK) follow_link(j, d, &e);
+        if ((e.st.mode & FTP_S_IFMT) == FTP_S_IFLNK && !follow_link(j, d, &e)) continue;
         if (j->kind == FTP_XFER_NONE) { j->entries[j->n_entries++] = e; continue; }
         if (ftp_list_skip(&e, all)) continue;
         if (j->kind == FTP_XFER_NLST && j->has_prefix && !(j->flags & FTP_XF_LIST_LONG))

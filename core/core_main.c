@@ -1,5 +1,6 @@
 /* core_main.c — the ringftpd process: parse flags, build the server, start the workers, wait for
- * signals. SIGTERM/SIGINT stop the server; SIGHUP is logged (configuration reload is not
+ * signals. SIGTERM/SIGINT stop the server (every client gets 421 first, docs/operations.md
+ * "Stopping"); SIGHUP is logged (configuration reload is not
  * implemented yet). Signals are taken synchronously by the main thread (sigwait), never in
  * handlers.
  * Exit statuses (docs/operations.md, "Exit status"): 0 stopped by a signal, or --help/--version;

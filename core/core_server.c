@@ -7,6 +7,7 @@
 #include "core_server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,19 @@ static int server_tls_init(core_server *srv)
     return 0;
 }
 
+/* The root is opened O_PATH (no permission is checked then): make sure this process can list it
+ * and look names up in it, or every command would get 550 (docs/operations.md: exit 2). Opening
+ * "." for reading needs r on the directory, reaching it through the O_PATH descriptor needs
+ * nothing more; x (search) is checked with the effective ids. 0 or -errno. */
+static int root_listable(const vfs_root *root)
+{
+    int fd = openat(root->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    close(fd);
+    if (faccessat(root->fd, ".", X_OK, AT_EACCESS) < 0) return -errno;
+    return 0;
+}
+
 int core_server_init(core_server *srv, const core_config *cfg)
 {
     memset(srv, 0, sizeof(*srv));
@@ -79,6 +93,7 @@ int core_server_init(core_server *srv, const core_config *cfg)
     core_admit_init(&srv->admit, cfg->max_clients, cfg->max_per_ip);
 
     int rc = vfs_root_open(&srv->root, cfg->root);
+    if (rc == 0) rc = root_listable(&srv->root);
     if (rc < 0) {
         core_log(CORE_LOG_ERROR, "--root %s: %s", cfg->root, strerror(-rc));
         return rc;
@@ -281,16 +296,19 @@ int core_server_start(core_server *srv)
     return 0;
 }
 
-#define CORE_DRAIN_MS 2000 /* how long a stopping worker waits for its sessions' completions */
+#define CORE_DRAIN_MS 2000 /* how long a stopping worker waits for its sessions: 421 sent, completions */
 
-/* Stop once every session has been freed (its cancelled operations have all completed, so no
- * memory is left that only the kernel references), or when the deadline passes. */
+/* Stop once every session has been freed (its 421 sent, its cancelled operations all completed,
+ * so no memory is left that only the kernel references), or when the deadline passes: then the
+ * sessions left are closed at once and their "session end" lines written. */
 static void drain_cb(io_op *op, int res)
 {
     core_worker *wk = op->ctx;
     if (wk->n_sessions == 0 || io_worker_now_ms(wk->w) >= wk->drain_deadline_ms) {
-        if (wk->n_sessions > 0)
+        if (wk->n_sessions > 0) {
             core_log(CORE_LOG_WARN, "worker %u: %u sessions still closing at exit", wk->index, wk->n_sessions);
+            core_session_shutdown_expired(wk);
+        }
         io_worker_stop(wk->w);
         return;
     }

@@ -5,7 +5,8 @@
  * per-worker state (its ring, its SO_REUSEPORT listeners, its sessions). At start-up it makes sure
  * that no other process listens on our addresses (docs/design.md "Start-up: one instance per
  * address"). A session never leaves the worker that accepted it. Calls go one way: the server
- * calls core_session_accept() and core_session_close_all(); the session driver calls nothing here.
+ * calls core_session_accept(), core_session_close_all() (shutdown: 421 to every session) and
+ * core_session_shutdown_expired() (the drain deadline passed); the session driver calls nothing here.
  * Must not: speak FTP (core_session.c drives the engine) or touch files (vfs/). */
 #ifndef RINGFTPD_CORE_SERVER_H
 #define RINGFTPD_CORE_SERVER_H

@@ -4,11 +4,13 @@
  * to the engine through the input pump (ftp_pump.h) with fairness and reply back-pressure,
  * executing the engine's actions (replies, login, delays, TLS start/stop, closing; metadata
  * look-ups and STAT listings are in core_session_meta.c) and delivering their results as events,
- * the login/idle/drain timer, the session's state machine (set_state and its edge table) and its end: one INFO line saying who,
- * how long, how much and why. Must not: parse FTP, block the worker (file metadata goes through the
- * ring, listings through the pool), or pair session references by hand for a ring operation
- * (core_op.h does; the control connection and a posted continuation hold theirs in one named
- * helper each). Data connections and transfers live in core_xfer.c. */
+ * the login/idle/drain timer, the session's state machine (set_state and its edge table), the
+ * shutdown (421 to every session, shutdown_session) and its end: one INFO line saying who, how
+ * long, how much and why, written once the session's transfer has ended. Must not: parse FTP,
+ * block the worker (file metadata goes through the ring, listings through the pool), or pair
+ * session references by hand for a ring operation (core_op.h does; the control connection and a
+ * posted continuation hold theirs in one named helper each). Data connections and transfers live
+ * in core_xfer.c. */
 #include "core_session.h"
 
 #include <errno.h>
@@ -42,8 +44,9 @@ static void arm_timer(core_session *s);
  * STARTING ──▶ OPEN ◀──▶ HANDSHAKE            (AUTH TLS/SSL; an implicit session starts here)
  *    │          │  ◀──▶ TLS_STOPPING          (REIN/CCC: back to OPEN at the peer's close_notify)
  *    │          ├──▶ HALF_CLOSED              (clear-text EOF: answer what was sent)
- *    │          └──▶ DRAINING                 (CLOSE, flood: final replies, at most 10 s)
- *    └─────────────▶ CLOSING ──▶ FREED        (from every state but FREED: errors, shutdown)
+ *    │          └──▶ DRAINING                 (CLOSE, flood, shutdown's 421: final replies, at most 10 s)
+ *    └─────────────▶ CLOSING ──▶ FREED        (from every state but FREED: errors; shutdown of a
+ *                                              session that cannot carry a reply)
  */
 
 #define EDGE(st) (1u << (st))
@@ -105,6 +108,7 @@ static const char *const end_names[CORE_END_COUNT] = {
 
 static void log_session_end(core_session *s)
 {
+    s->end_logged = true;
     uint64_t ms = io_worker_now_ms(s->w) - s->started_ms;
     char why[48];
     if (s->end == CORE_END_PROTOCOL && s->last_reply)
@@ -118,6 +122,14 @@ static void log_session_end(core_session *s)
               s->ctrl_in, s->ctrl_out, why);
 }
 
+/* The "session end" line is written once the session is really finished: closing (the reason
+ * was recorded when the close started) and its transfer ended, so that the transfer's own line
+ * comes first and the totals include it (docs/operations.md, "Log lines"). */
+static void log_end_when_finished(core_session *s)
+{
+    if (core_session_closing(s) && !s->end_logged && !core_xfer_active(&s->x)) log_session_end(s);
+}
+
 /* ---- lifetime: references ---- */
 
 void core_session_ref(core_session *s)
@@ -129,6 +141,7 @@ void core_session_ref(core_session *s)
 static void session_free(core_session *s)
 {
     set_state(s, CORE_SESS_FREED); /* only from CLOSING: the control connection is gone */
+    if (!s->end_logged) log_session_end(s); /* not reached: the transfer ends before the last reference */
     core_worker *wk = s->wk;
     if (s->prev) s->prev->next = s->next; else wk->sessions = s->next;
     if (s->next) s->next->prev = s->prev;
@@ -407,6 +420,7 @@ void core_session_deliver(core_session *s, const ftp_event *ev)
     if (ev->kind == FTP_EV_XFER_DONE) {
         s->transfers++;
         s->data_bytes += ev->bytes;
+        log_end_when_finished(s); /* a closing session's transfer has just ended */
     }
     if (!engine_runs(s) || ftp_engine_closed(&s->eng)) return;
     if (s->pumping) { /* a completion reported synchronously while actions run: keep order */
@@ -677,34 +691,83 @@ static void run_out(core_session *s)
 
 /* ---- teardown ---- */
 
+/* DRAINING: the engine runs no more; closed once the queued replies are sent (drained_or_wait). */
+static void enter_draining(core_session *s)
+{
+    set_state(s, CORE_SESS_DRAINING);
+    s->close_deadline_ms = io_worker_now_ms(s->w) + CORE_CLOSE_GRACE_MS;
+}
+
+/* In DRAINING: close now when nothing is queued, else when ctrl_on_drained says so, or after
+ * CORE_CLOSE_GRACE_MS at the latest. */
+static void drained_or_wait(core_session *s)
+{
+    if (s->state != CORE_SESS_DRAINING) return; /* a failed send already started the close */
+    if (io_conn_queued(&s->ctrl) == 0) start_close(s);
+    else if (core_op_busy(&s->timer)) io_op_cancel(&s->timer.io); /* timer_done re-arms for the grace */
+}
+
 /* Close once the queued replies are sent, or after CORE_CLOSE_GRACE_MS at the latest. */
 static void close_after_flush(core_session *s)
 {
     if (!engine_runs(s)) return;
-    set_state(s, CORE_SESS_DRAINING);
-    s->close_deadline_ms = io_worker_now_ms(s->w) + CORE_CLOSE_GRACE_MS;
-    if (io_conn_queued(&s->ctrl) == 0) start_close(s);
-    else if (core_op_busy(&s->timer)) io_op_cancel(&s->timer.io); /* timer_done re-arms for the grace */
+    enter_draining(s);
+    drained_or_wait(s);
 }
 
 static void start_close(core_session *s)
 {
     if (core_session_closing(s)) return;
     set_state(s, CORE_SESS_CLOSING);
-    log_session_end(s);
     core_xfer_teardown(s);
     if (core_op_busy(&s->timer)) io_op_cancel(&s->timer.io);
     if (core_op_busy(&s->delay_op)) io_op_cancel(&s->delay_op.io);
     if (core_op_busy(&s->meta_op)) io_op_cancel(&s->meta_op.io);
     /* a pool job (meta_pool_op) cannot be cancelled: it finishes and its completion releases */
     io_conn_close(&s->ctrl);
+    log_end_when_finished(s); /* now, or when the transfer's last completion has come */
+}
+
+/* Shutdown (RFC 959 §4.2: 421 may answer any command when the service must shut down). A session
+ * whose control connection can carry a reply (OPEN, HALF_CLOSED) has its transfer aborted first —
+ * no 426: the engine runs no more, the 421 is the final reply of the interrupted command — then
+ * gets "421 Server shutting down" (encrypted under TLS, followed by our close_notify) and drains
+ * like any final reply; the worker's drain deadline (core_server.c) bounds the wait. A session in
+ * a TLS handshake or TLS shutdown cannot carry a reply and is closed at once; one already
+ * draining keeps draining. */
+static void shutdown_session(core_session *s)
+{
+    end_because(s, CORE_END_SHUTDOWN);
+    if (s->state == CORE_SESS_DRAINING || core_session_closing(s)) return;
+    if (s->state != CORE_SESS_OPEN && s->state != CORE_SESS_HALF_CLOSED) { start_close(s); return; }
+    bool tls_open = s->tls != NULL && s->state == CORE_SESS_OPEN;
+    enter_draining(s);
+    core_xfer_teardown(s); /* XFER_DONE, when it comes, only counts: the engine runs no more */
+    char text[64];
+    int n = snprintf(text, sizeof(text), "%d Server shutting down\r\n", FTP_R_SERVICE_CLOSING);
+    send_reply(s, text, (size_t)n);
+    if (core_session_closing(s)) return; /* the send failed */
+    if (tls_open && tls_conn_shutdown(s->tls) == TLS_DONE) core_tls_flush(s->tls, &s->ctrl);
+    drained_or_wait(s);
 }
 
 void core_session_close_all(core_worker *wk)
 {
-    for (core_session *s = wk->sessions; s; s = s->next) {
+    core_session *next;
+    for (core_session *s = wk->sessions; s; s = next) {
+        next = s->next; /* nothing here frees a session: the control connection's reference stays */
+        shutdown_session(s);
+    }
+}
+
+void core_session_shutdown_expired(core_worker *wk)
+{
+    core_session *next;
+    for (core_session *s = wk->sessions; s; s = next) {
+        next = s->next;
         end_because(s, CORE_END_SHUTDOWN);
         start_close(s);
+        if (!s->end_logged) log_session_end(s); /* the totals as they stand: the worker stops now */
     }
 }
 

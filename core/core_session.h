@@ -12,7 +12,8 @@
  *
  * Who includes it: the session driver — core_session.c, core_session_meta.c and the data side
  * (core_xfer.c, core_xfer_conn.c, core_xfer_payload.c, through core_xfer_internal.h) — and
- * core_server.c, which calls core_session_accept() and core_session_close_all() and nothing else.
+ * core_server.c, which calls core_session_accept(), core_session_close_all() and
+ * core_session_shutdown_expired() and nothing else.
  * No other file reads a session's fields. File metadata conversions are core_meta.h (included
  * here for the driver), address conversions and socket options core_net.h. */
 #ifndef RINGFTPD_CORE_SESSION_H
@@ -31,8 +32,12 @@
 /* Take ownership of an accepted control socket on worker wk: admission (core_admit.h), then a
  * session, or a refusal. Never blocks. */
 void core_session_accept(core_worker *wk, int fd, bool implicit);
-/* Close every session of the worker (shutdown). */
+/* Shutdown: every session of the worker gets "421 Server shutting down" (its transfer aborted
+ * first) and closes once that is sent; sessions that cannot carry a reply close at once. */
 void core_session_close_all(core_worker *wk);
+/* The shutdown's drain deadline has passed: close every session still open and write the
+ * "session end" line of those whose transfer has not finished (the worker stops right after). */
+void core_session_shutdown_expired(core_worker *wk);
 
 /* The lifetime of a session. The allowed edges are the table in core_session.c (and in
  * docs/design.md); every change goes through one function that checks it. */
@@ -69,6 +74,7 @@ struct core_session {
     unsigned refs;           /* the control connection, ring ops in flight, a queued post */
     core_session_state state; /* change it only through set_state() in core_session.c */
     core_session_end end;
+    bool end_logged;         /* the "session end" line is written (once, when the session is finished) */
     bool admitted;           /* holds an admission ticket (core_admit.h) */
     bool was_logged_in;      /* to restart the login deadline after REIN/AUTH log the user out */
     uint64_t close_deadline_ms; /* DRAINING: close anyway at this time (client not reading) */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core_log.h"
 #include "core_xfer_internal.h"
@@ -129,17 +130,30 @@ static const char *xfer_status_name(ftp_status st)
     return "?";
 }
 
+/* Microseconds of CLOCK_MONOTONIC: the worker's millisecond clock (cached per loop turn) makes a
+ * short transfer last 0 ms, and its rate would be made up. */
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* "<n> bytes in 0.120 s, 8.74 MB/s": the duration with 3 decimals, 6 below a millisecond so that
+ * the rate printed is always bytes / the duration shown; no rate without a measured duration. */
 static void xfer_log_done(core_session *s)
 {
     core_xfer *x = &s->x;
-    uint64_t ms = io_worker_now_ms(s->w) - x->start_ms;
-    double secs = (double)ms / 1000.0;
-    double rate = (double)x->bytes / (secs > 0.001 ? secs : 0.001) / 1e6;
+    uint64_t now = mono_us();
+    uint64_t us = now > x->start_us ? now - x->start_us : 0;
+    double secs = (double)us / 1e6;
+    char rate[48] = "";
+    if (us > 0) snprintf(rate, sizeof(rate), ", %.2f MB/s", (double)x->bytes / secs / 1e6);
     const char *word = x->result == FTP_OK ? (x->truncated ? "truncated" : "complete")
                        : x->result == FTP_E_ABORTED ? "aborted" : "failed";
-    core_slog(CORE_LOG_INFO, s->tag, "%s %s: %s (%s), %llu bytes in %.3f s, %.2f MB/s", xfer_command(x->kind),
-              x->path, word, x->truncated && x->result == FTP_OK ? "list-max-entries" : xfer_status_name(x->result),
-              (unsigned long long)x->bytes, secs, rate);
+    core_slog(CORE_LOG_INFO, s->tag, "%s %s: %s (%s), %llu bytes in %.*f s%s", xfer_command(x->kind), x->path,
+              word, x->truncated && x->result == FTP_OK ? "list-max-entries" : xfer_status_name(x->result),
+              (unsigned long long)x->bytes, us < 1000 ? 6 : 3, secs, rate);
 }
 
 /* ---- opening what a transfer reads ---- */
@@ -214,7 +228,7 @@ static void open_params(core_session *s, const ftp_action *a, const char *path)
     x->n_entries = 0;
     x->truncated = false;
     x->ascii_cr = false;
-    x->start_ms = io_worker_now_ms(s->w);
+    x->start_us = mono_us();
     snprintf(x->path, sizeof(x->path), "%s", path);
     ftp_copy_bounded(x->name, sizeof(x->name), ftp_path_basename(path));
     x->pattern[0] = '\0';

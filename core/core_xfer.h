@@ -82,7 +82,7 @@ typedef struct core_xfer {
     uint64_t offset;         /* file offset of the next read / of the splice */
     uint64_t size;           /* size at open: never more than this is sent */
     uint64_t bytes;          /* bytes sent on the data connection */
-    uint64_t start_ms;       /* XFER_OPEN, for the log line's duration */
+    uint64_t start_us;       /* XFER_OPEN (CLOCK_MONOTONIC, µs), for the log line's duration and rate */
     size_t n_entries;        /* listing: entries sent */
     bool truncated;          /* listing: cut by --list-max-entries */
     core_op file_op;         /* openat2 / statx / read */

@@ -5,12 +5,14 @@ LIST, NLST and MLSD, the server logs which listing was cut at how many entries, 
 `mirror --delete` fails instead of deleting the local files the cut listing did not show;
 (2) a symlink to a directory inside the root keeps its target: LIST shows "stable -> bookworm",
 MLSD "type=OS.unix=slink:bookworm", and lftp mirror and wget -m --retr-symlinks=no recreate
-dists/stable -> bookworm as a link, while links that escape the root are never offered with their target.
+dists/stable -> bookworm as a link, while links that escape the root or dangle are left out of
+LIST, NLST, MLSD and STAT listings altogether (no client can fetch or recreate them) and stay 550.
 Must not: reach any address but 127.0.0.1; skips a client that is not installed.
 """
 
 import ftplib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,6 +50,8 @@ def srv():
         os.symlink("/etc", os.path.join(dists, "escape"))
         os.symlink("../../../../../etc", os.path.join(dists, "escape-up"))
         os.symlink("bookworm/Release", os.path.join(dists, "Release-link"))
+        os.symlink("buster", os.path.join(dists, "oldstable"))
+        os.symlink("nothing", os.path.join(dists, "gone-file"))
         _srv = harness.start_server(root=root, tree=False, args=["--list-max-entries", str(LIMIT)])
         _env = harness.clean_env()
     return _srv
@@ -116,15 +120,42 @@ def test_list_and_mlsd_show_directory_link_targets():
         c.retrlines("LIST dists", lines.append)
         stable = [ln for ln in lines if " stable" in ln]
         assert stable and stable[0].startswith("l") and stable[0].endswith(" stable -> bookworm"), lines
-        for name in ("escape", "escape-up"):
-            ln = [x for x in lines if x.split()[-1] == name or (" %s -> " % name) in x]
-            assert ln and "->" not in ln[0], "a link that escapes the root must not show its target: %r" % ln
         rl = [ln for ln in lines if ln.endswith(" Release-link")]
         assert rl and rl[0].startswith("-"), "a link to a file inside the root is shown as the file: %r" % rl
         facts = dict(c.mlsd("dists"))
         assert facts["stable"]["type"] == "OS.unix=slink:bookworm", facts["stable"]
         assert facts["bookworm"]["type"] == "dir"
-        assert "slink:" not in facts["escape"].get("type", ""), facts["escape"]
+    finally:
+        c.close()
+
+
+HIDDEN = ("escape", "escape-up", "oldstable", "gone-file")
+
+
+def test_escaping_and_dangling_links_are_left_out_of_listings():
+    c = ftp()
+    try:
+        lines = []
+        c.retrlines("LIST -a dists", lines.append)
+        names = [ln.split()[-1] if " -> " not in ln else ln.split(" -> ")[0].split()[-1] for ln in lines]
+        facts = dict(c.mlsd("dists"))
+        nlst = [n.rsplit("/", 1)[-1] for n in c.nlst("dists")]
+        stat = c.sendcmd("STAT dists")
+        for name in HIDDEN:
+            assert name not in names, "LIST shows %s: %r" % (name, lines)
+            assert name not in facts, "MLSD shows %s: %r" % (name, facts)
+            assert name not in nlst, "NLST shows %s: %r" % (name, nlst)
+            assert not re.search(r" %s( |\r|\n|$)" % re.escape(name), stat, re.M), "STAT shows %s:\n%s" % (name, stat)
+        for name in ("bookworm", "stable", "Release-link"):
+            assert name in facts and name in nlst, (name, facts, nlst)
+        # still refused by name, as before
+        for name in HIDDEN:
+            try:
+                c.sendcmd("SIZE dists/%s" % name)
+            except ftplib.error_perm as e:
+                assert str(e).startswith("550"), e
+            else:
+                raise AssertionError("SIZE of dists/%s answered" % name)
     finally:
         c.close()
 
@@ -135,10 +166,9 @@ def _check_copy(dest, what, out):
     assert os.readlink(link) == "bookworm", "%s: stable -> %s" % (what, os.readlink(link))
     with open(os.path.join(dest, "bookworm", "Release"), "rb") as f:
         assert f.read() == b"Suite: stable\n"
-    for name in ("escape", "escape-up"):
+    for name in HIDDEN:
         p = os.path.join(dest, name)
-        assert not os.path.islink(p) or not os.path.isabs(os.readlink(p)), "%s: %s -> %s" % (what, name, os.readlink(p))
-        assert not os.path.exists(os.path.join(p, "passwd")), "%s: host /etc reachable through %s" % (what, name)
+        assert not os.path.lexists(p), "%s: %s reached the mirror (it is in no listing)" % (what, name)
 
 
 def test_lftp_mirror_recreates_directory_link():

@@ -1,11 +1,12 @@
 """test_operator_logs.py — what an operator reads in ringftpd's log about sessions.
 
 Owns: the INFO "session end" line (peer, user, duration, transfers, bytes, reason: quit,
-client-closed, timeout, shutdown), and at --log-level debug the command lines as received ("< ",
-PASS argument redacted) and every reply line logged on its own ("> "; two replies sent back to back,
-such as 226 then 221, never share a log line; the lines of a multi-line reply each get one). Reads
-the server's stderr through the harness's log file. The per-transfer line belongs to the data side
-and is tested there.
+client-closed, timeout, shutdown; written after the line of a transfer cut by a reset or a
+shutdown, with that transfer in its totals), the transfer line's rate (only a measured one), and
+at --log-level debug the command lines as received ("< ", PASS argument redacted) and every reply
+line logged on its own ("> "; two replies sent back to back, such as 226 then 221, never share a
+log line; the lines of a multi-line reply each get one). Reads the server's stderr through the
+harness's log file. The transfer line's other words belong to the data side and are tested there.
 Must not: depend on timing beyond bounded polls, or use any address but 127.0.0.1.
 """
 
@@ -176,6 +177,111 @@ def test_shutdown_logged():
     assert rc in (0, None), "server exit status %r" % rc
     ends = session_ends(srv, cport)
     assert len(ends) == 1 and ends[0].group(10) == "shutdown", [e.group(0) for e in ends]
+
+
+XFER_RE = re.compile(r"\[127\.0\.0\.1:(\d+)\] (RETR|LIST|NLST|MLSD) (\S+): (\w+) \(([\w-]+)\), (\d+) bytes in "
+                     r"(\d+\.\d+) s(?:, (\d+\.\d+) MB/s)?$")
+
+
+def transfer_lines(server, client_port):
+    """(line index, match) of the transfer lines of the session whose client port is client_port."""
+    out = []
+    for i, line in enumerate(server.log_text().splitlines()):
+        m = XFER_RE.search(line)
+        if m and int(m.group(1)) == client_port:
+            out.append((i, m))
+    return out
+
+
+def end_index(server, client_port):
+    for i, line in enumerate(server.log_text().splitlines()):
+        m = END_RE.search(line)
+        if m and int(m.group(1)) == client_port:
+            return i
+    return None
+
+
+def start_big_retr(srv):
+    """A logged-in session with RETR big.bin running; the client reads the first 64 KiB and then
+    nothing more, so the transfer is still in progress. Returns (ctl, data socket, client port)."""
+    c = Ctl(srv.port)
+    cport = c.sock.getsockname()[1]
+    c.login()
+    c.expect("TYPE I", 200)
+    host, port = c.pasv()
+    d = socket.create_connection(("127.0.0.1", port), timeout=10)
+    d.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    r = c.cmd("RETR big.bin")
+    assert r.code in (125, 150), r
+    got = 0
+    while got < 65536:
+        chunk = d.recv(65536)
+        assert chunk, "data connection closed early"
+        got += len(chunk)
+    return c, d, cport
+
+
+def check_cut_transfer_then_end(srv, cport, reason):
+    """The transfer's line comes before the session end line, whose totals include it."""
+    m = wait_end(srv, cport)
+    xfers = transfer_lines(srv, cport)
+    assert len(xfers) == 1, "transfer lines: %r\n%s" % ([x[1].group(0) for x in xfers], srv.log_text()[-3000:])
+    i_xfer, x = xfers[0]
+    assert x.group(2) == "RETR" and x.group(4) in ("aborted", "failed"), x.group(0)
+    assert i_xfer < end_index(srv, cport), "session end logged before the transfer's line:\n%s" % \
+        "\n".join(session_lines(srv, cport))
+    assert m.group(6) == "1", "transfers: %s" % m.group(0)
+    assert int(m.group(7)) == int(x.group(6)) > 0, "data_bytes %s, transfer line %s bytes" % (m.group(7), x.group(6))
+    assert m.group(10) == reason, m.group(0)
+
+
+def test_connection_reset_mid_transfer_logged():
+    srv = harness.start_server(args=["--log-level", "info"])
+    c, d, cport = start_big_retr(srv)
+    # the control connection goes away with a reset (a killed client), the data connection stays
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    c.close()
+    try:
+        check_cut_transfer_then_end(srv, cport, "client-closed")
+    finally:
+        d.close()
+
+
+def test_shutdown_mid_transfer_logged():
+    srv = harness.start_server(args=["--log-level", "info"])
+    c, d, cport = start_big_retr(srv)
+    srv.expect_exit = True
+    rc = srv.stop()
+    c.close()
+    d.close()
+    assert rc in (0, None), "server exit status %r" % rc
+    check_cut_transfer_then_end(srv, cport, "shutdown")
+
+
+def test_transfer_rate_is_measured():
+    # A short transfer must not print a rate the duration shown cannot give (once "120 bytes in
+    # 0.000 s, 0.12 MB/s": the rate came from a 1 ms floor, not from the duration).
+    srv = debug_server()
+    c = Ctl(srv.port)
+    cport = c.sock.getsockname()[1]
+    c.login()
+    for _ in range(5):
+        retr(c, "README.txt")
+        assert c.reply().code == 226
+    c.expect("QUIT", 221)
+    c.close()
+    wait_end(srv, cport)
+    xfers = transfer_lines(srv, cport)
+    assert len(xfers) == 5, [x[1].group(0) for x in xfers]
+    for _, x in xfers:
+        nbytes, secs, rate = int(x.group(6)), float(x.group(7)), x.group(8)
+        if rate is None:
+            continue
+        assert secs > 0, "a rate with a duration of 0 s: %s" % x.group(0)
+        # the duration is printed with at least 3 significant digits, the rate with 2 decimals
+        want = nbytes / secs / 1e6
+        assert abs(float(rate) - want) <= 0.01 + 0.01 * want, "rate %s, bytes/duration %.4f: %s" % \
+            (rate, want, x.group(0))
 
 
 if __name__ == "__main__":

@@ -4,13 +4,15 @@ not usable, 1 when the system refuses a valid configuration, 0 for --help) and o
 on stderr naming the setting and the reason — OpenSSL's reason for certificate and key problems,
 never an errno that has nothing to do with it ("Operation not permitted").
 
-Owns: running the real binary with bad flags (missing and nonexistent --root, --cert without
+Owns: running the real binary with bad flags (missing, nonexistent and unreadable --root (run
+unprivileged: as nobody through setpriv when the tests run as root), --cert without
 --key, an unreadable or missing key, bad --port, an unknown flag, bad --tls-ticket-rotate) and a
 busy port. Must not: listen anywhere but 127.0.0.1, or leave a process behind (every run is
 bounded by a timeout that kills it).
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -66,6 +68,46 @@ def test_nonexistent_root():
 
 def test_root_is_a_file():
     expect(2, ["Not a directory"], "--root", KEY_FILE, with_root=False)
+
+
+def _as_unprivileged():
+    """argv prefix that runs a program without the right to bypass file permissions: ourselves when
+    we are not root; as root, nobody (setpriv), or — when nobody cannot run the binary (a build
+    tree nobody may enter) — root without CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed to run the server unprivileged"
+    nobody = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    probe = subprocess.run(nobody + [BIN, "--version"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=15)
+    if probe.returncode == 0:
+        return nobody
+    return [setpriv, "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+def test_unreadable_root():
+    # docs/operations.md: a root that is not accessible is exit status 2. The root is opened
+    # O_PATH, which checks no permission, so without the start-up check the server ran and
+    # answered every command 550.
+    parent = harness.mkdtemp("ringftpd-noperm-")
+    os.chmod(parent, 0o755)
+    d = os.path.join(parent, "noperm")
+    os.mkdir(d)
+    for mode, what in ((0o000, "no permission"), (0o300, "not readable"), (0o600, "not searchable")):
+        os.chmod(d, mode)
+        argv = _as_unprivileged() + [BIN, "--root", d, "--anonymous", "--listen", "127.0.0.1", "--port",
+                                     str(harness.free_port()), "--implicit-port", "0", "--threads", "1"]
+        try:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=15)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("ringftpd started on a root with %s (mode %o)" % (what, mode))
+        err = (p.stdout + p.stderr).decode("utf-8", "replace")
+        assert p.returncode == 2, "root with %s: exit %d, expected 2:\n%s" % (what, p.returncode, err)
+        assert "--root %s: Permission denied" % d in err, err
+        assert "serving" not in err, err
+    os.chmod(d, 0o755)
 
 
 def test_cert_without_key():
