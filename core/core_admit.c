@@ -16,7 +16,7 @@
 
 struct core_admit_ip {
     core_admit_ip *next;
-    ftp_addr host;            /* port 0 */
+    ftp_addr host; /* port 0 */
     unsigned count;
 };
 
@@ -68,9 +68,12 @@ static core_admit_verdict take_ip(core_admit *a, const ftp_addr *peer)
             a->buckets[h] = c;
         }
     }
-    if (!c) v = CORE_ADMIT_NO_MEMORY;
-    else if (c->count >= a->max_per_ip) v = CORE_ADMIT_MAX_PER_IP;
-    else c->count++;
+    if (!c)
+        v = CORE_ADMIT_NO_MEMORY;
+    else if (c->count >= a->max_per_ip)
+        v = CORE_ADMIT_MAX_PER_IP;
+    else
+        c->count++;
     pthread_mutex_unlock(&a->lock);
     return v;
 }

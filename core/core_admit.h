@@ -23,18 +23,18 @@
 typedef struct core_admit_ip core_admit_ip;
 
 typedef struct core_admit {
-    unsigned max_clients;     /* --max-clients: all workers together */
-    unsigned max_per_ip;      /* --max-per-ip */
-    atomic_uint clients;      /* tickets held now */
-    pthread_mutex_t lock;     /* guards buckets */
+    unsigned max_clients; /* --max-clients: all workers together */
+    unsigned max_per_ip;  /* --max-per-ip */
+    atomic_uint clients;  /* tickets held now */
+    pthread_mutex_t lock; /* guards buckets */
     core_admit_ip *buckets[CORE_ADMIT_BUCKETS];
 } core_admit;
 
 typedef enum core_admit_verdict {
     CORE_ADMIT_OK = 0,
-    CORE_ADMIT_MAX_CLIENTS,   /* --max-clients reached */
-    CORE_ADMIT_MAX_PER_IP,    /* --max-per-ip reached for this host */
-    CORE_ADMIT_NO_MEMORY,     /* the per-IP table could not grow */
+    CORE_ADMIT_MAX_CLIENTS, /* --max-clients reached */
+    CORE_ADMIT_MAX_PER_IP,  /* --max-per-ip reached for this host */
+    CORE_ADMIT_NO_MEMORY,   /* the per-IP table could not grow */
 } core_admit_verdict;
 
 void core_admit_init(core_admit *a, unsigned max_clients, unsigned max_per_ip);

@@ -11,7 +11,7 @@
 #include "core_config.h"
 
 typedef struct core_auth_result {
-    unsigned perms;   /* FTP_PERM_* */
+    unsigned perms; /* FTP_PERM_* */
     bool anonymous;
 } core_auth_result;
 

@@ -40,36 +40,52 @@ enum {
     CF_NOFILE = 1u << 4, /* not accepted in a --config file */
 };
 
-enum { ACT_HELP = 1, ACT_VERSION, ACT_MARKDOWN };
+enum { ACT_HELP = 1,
+       ACT_VERSION,
+       ACT_MARKDOWN };
 
 typedef struct core_flag {
-    const char *name;  /* without the leading "--" */
+    const char *name; /* without the leading "--" */
     cf_kind kind;
     unsigned opts;
     size_t off, off2;
-    uint64_t min, max; /* CF_UINT/CF_PORTS bounds, CF_LIST max count, CF_TEXT max length, action */
+    uint64_t min, max;          /* CF_UINT/CF_PORTS bounds, CF_LIST max count, CF_TEXT max length, action */
     const char *const *choices; /* CF_ENUM, NULL-terminated */
-    const char *def;   /* default as it would be typed; NULL = unset */
-    const char *arg;   /* metavariable in --help */
+    const char *def;            /* default as it would be typed; NULL = unset */
+    const char *arg;            /* metavariable in --help */
     const char *group;
     const char *help;
 } core_flag;
 
 #define OFF(field) offsetof(core_config, field)
-#define F_UINT(nm, field, dflt, arg_, lo, hi, o, grp, hlp) \
-    { nm, CF_UINT, o, OFF(field), 0, lo, hi, NULL, dflt, arg_, grp, hlp }
-#define F_BOOL(nm, field, dflt, grp, hlp) \
-    { nm, CF_BOOL, 0, OFF(field), 0, 0, 0, NULL, dflt, NULL, grp, hlp }
-#define F_STR(nm, field, dflt, arg_, o, maxlen, grp, hlp) \
-    { nm, CF_STR, o, OFF(field), 0, 0, maxlen, NULL, dflt, arg_, grp, hlp }
-#define F_ENUM(nm, field, dflt, arg_, choices_, grp, hlp) \
-    { nm, CF_ENUM, 0, OFF(field), 0, 0, 0, choices_, dflt, arg_, grp, hlp }
-#define F_PORTS(nm, f_lo, f_hi, dflt, lo, hi, grp, hlp) \
-    { nm, CF_PORTS, 0, OFF(f_lo), OFF(f_hi), lo, hi, NULL, dflt, "LO-HI", grp, hlp }
-#define F_LIST(nm, field, f_count, arg_, o, maxn, grp, hlp) \
-    { nm, CF_LIST, o, OFF(field), OFF(f_count), 0, maxn, NULL, NULL, arg_, grp, hlp }
-#define F_ACTION(nm, act, grp, hlp) \
-    { nm, CF_ACTION, CF_NOFILE, 0, 0, 0, act, NULL, NULL, NULL, grp, hlp }
+#define F_UINT(nm, field, dflt, arg_, lo, hi, o, grp, hlp)                \
+    {                                                                     \
+        nm, CF_UINT, o, OFF(field), 0, lo, hi, NULL, dflt, arg_, grp, hlp \
+    }
+#define F_BOOL(nm, field, dflt, grp, hlp)                               \
+    {                                                                   \
+        nm, CF_BOOL, 0, OFF(field), 0, 0, 0, NULL, dflt, NULL, grp, hlp \
+    }
+#define F_STR(nm, field, dflt, arg_, o, maxlen, grp, hlp)                   \
+    {                                                                       \
+        nm, CF_STR, o, OFF(field), 0, 0, maxlen, NULL, dflt, arg_, grp, hlp \
+    }
+#define F_ENUM(nm, field, dflt, arg_, choices_, grp, hlp)                   \
+    {                                                                       \
+        nm, CF_ENUM, 0, OFF(field), 0, 0, 0, choices_, dflt, arg_, grp, hlp \
+    }
+#define F_PORTS(nm, f_lo, f_hi, dflt, lo, hi, grp, hlp)                              \
+    {                                                                                \
+        nm, CF_PORTS, 0, OFF(f_lo), OFF(f_hi), lo, hi, NULL, dflt, "LO-HI", grp, hlp \
+    }
+#define F_LIST(nm, field, f_count, arg_, o, maxn, grp, hlp)                           \
+    {                                                                                 \
+        nm, CF_LIST, o, OFF(field), OFF(f_count), 0, maxn, NULL, NULL, arg_, grp, hlp \
+    }
+#define F_ACTION(nm, act, grp, hlp)                                        \
+    {                                                                      \
+        nm, CF_ACTION, CF_NOFILE, 0, 0, 0, act, NULL, NULL, NULL, grp, hlp \
+    }
 
 #define G_SERVE "Serving"
 #define G_RUN "Runtime"
@@ -261,7 +277,7 @@ typedef struct parse_ctx {
     FILE *err;
     const char *where; /* "" or "FILE:LINE: " */
     bool list_from_cli[N_FLAGS];
-    bool cli;          /* applying command-line values (a first --listen replaces the file's) */
+    bool cli; /* applying command-line values (a first --listen replaces the file's) */
 } parse_ctx;
 
 #define VAL_SHOWN 80 /* at most this much of a bad value is echoed */
@@ -338,13 +354,11 @@ static int set_string(const parse_ctx *px, const core_flag *f, char **slot, cons
     } else {
         if (f->opts & CF_TEXT) {
             for (const unsigned char *p = (const unsigned char *)val; *p != '\0'; p++)
-                if (*p < 0x20 || *p == 0x7f)
-                    {
+                if (*p < 0x20 || *p == 0x7f) {
                     fprintf(err_head(px, f), "must not contain CR, LF or other control characters\n");
                     return 2;
                 }
-            if (strlen(val) > f->max)
-                {
+            if (strlen(val) > f->max) {
                 fprintf(err_head(px, f), "too long (at most %llu bytes)\n", (unsigned long long)f->max);
                 return 2;
             }
@@ -380,8 +394,7 @@ static int apply(parse_ctx *px, core_config *c, const core_flag *f, const char *
                 fprintf(px->err, "ringftpd: %s--no-%s: takes no value\n", px->where, f->name);
                 return 2;
             }
-            if (!parse_bool_text(val, &b))
-                {
+            if (!parse_bool_text(val, &b)) {
                 fprintf(err_head(px, f), "'%.*s' is not a boolean (true|false|yes|no|on|off|1|0)\n",
                         VAL_SHOWN, val);
                 return 2;

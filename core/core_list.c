@@ -54,7 +54,10 @@ void core_list_job_free(core_list_job *j)
     RF_INVARIANT(j->dirfd < 0, "a list job freed with its directory open: the owner closes it through the ring");
     ftp_buf_free(&j->text);
     free(j->entries);
-    if (j->dirlist) { vfs_dirlist_free(j->dirlist); free(j->dirlist); }
+    if (j->dirlist) {
+        vfs_dirlist_free(j->dirlist);
+        free(j->dirlist);
+    }
     free(j);
 }
 
@@ -148,8 +151,10 @@ static void format_entry(ftp_buf *b, ftp_xfer_kind kind, unsigned flags, const f
         ftp_list_long(b, e, now, true);
         break;
     case FTP_XFER_NLST:
-        if (flags & FTP_XF_LIST_LONG) ftp_list_long(b, e, now, true);
-        else ftp_list_name(b, e);
+        if (flags & FTP_XF_LIST_LONG)
+            ftp_list_long(b, e, now, true);
+        else
+            ftp_list_name(b, e);
         break;
     case FTP_XFER_MLSD:
         ftp_list_mlsx(b, e, mlst_type(&e->st), facts, perms);
@@ -187,7 +192,10 @@ int core_list_job_run(void *arg)
         ftp_entry e = { .name = d->name, .name_len = d->name_len };
         core_stat_from_meta(&e.st, &d->meta);
         if ((e.st.mode & FTP_S_IFMT) == FTP_S_IFLNK && !follow_link(j, d, &e)) continue;
-        if (j->kind == FTP_XFER_NONE) { j->entries[j->n_entries++] = e; continue; }
+        if (j->kind == FTP_XFER_NONE) {
+            j->entries[j->n_entries++] = e;
+            continue;
+        }
         if (ftp_list_skip(&e, all)) continue;
         if (j->kind == FTP_XFER_NLST && j->has_prefix && !(j->flags & FTP_XF_LIST_LONG))
             format_nlst_prefixed(&j->text, j->prefix, &e);

@@ -14,25 +14,25 @@
 typedef struct core_list_job core_list_job;
 
 struct core_list_job {
-    int dirfd;               /* held by the job; the owner closes it (core_session_close_fd) before freeing */
+    int dirfd; /* held by the job; the owner closes it (core_session_close_fd) before freeing */
     size_t max_entries;
-    ftp_xfer_kind kind;      /* LIST, NLST, MLSD, or NONE for STAT-over-control entries */
-    unsigned flags;          /* FTP_XF_LIST_* */
-    unsigned perms;          /* MLSD `perm` fact: the login's FTP_PERM_* (from the action) */
-    unsigned facts;          /* MLSD: the OPTS MLST selection, as the engine gave it (0 = none) */
+    ftp_xfer_kind kind; /* LIST, NLST, MLSD, or NONE for STAT-over-control entries */
+    unsigned flags;     /* FTP_XF_LIST_* */
+    unsigned perms;     /* MLSD `perm` fact: the login's FTP_PERM_* (from the action) */
+    unsigned facts;     /* MLSD: the OPTS MLST selection, as the engine gave it (0 = none) */
     int64_t now;
-    int root_fd;             /* not owned: symlinks are followed inside the root (like ls -L) */
+    int root_fd;                    /* not owned: symlinks are followed inside the root (like ls -L) */
     char dir_rel[FTP_PATH_MAX + 2]; /* the directory, relative to the root */
-    char pattern[256];       /* ftp_glob_match pattern for the names; "" = every name */
-    bool has_prefix;         /* NLST: lines are prefix + "/" + name (contract: core/engine/ftp_engine.h) */
+    char pattern[256];              /* ftp_glob_match pattern for the names; "" = every name */
+    bool has_prefix;                /* NLST: lines are prefix + "/" + name (contract: core/engine/ftp_engine.h) */
     char prefix[FTP_PATH_MAX + 2];
     /* results */
-    ftp_buf text;            /* formatted listing (data connection) */
-    ftp_entry *entries;      /* raw entries (STAT over control) */
+    ftp_buf text;       /* formatted listing (data connection) */
+    ftp_entry *entries; /* raw entries (STAT over control) */
     size_t n_entries;
-    size_t n_sent;           /* entries formatted into text (after hidden names were skipped) */
-    bool truncated;          /* max_entries (matching) entries were read and there were more */
-    void *dirlist;           /* vfs_dirlist backing entries */
+    size_t n_sent;  /* entries formatted into text (after hidden names were skipped) */
+    bool truncated; /* max_entries (matching) entries were read and there were more */
+    void *dirlist;  /* vfs_dirlist backing entries */
 };
 core_list_job *core_list_job_new(int dirfd, ftp_xfer_kind kind, unsigned flags, unsigned perms,
                                  unsigned facts, size_t max_entries, int root_fd, const char *dir_rel);

@@ -56,7 +56,7 @@ void core_slog_lines(core_log_level level, const char *tag, const char *prefix, 
 typedef struct core_log_cmds {
     char line[CORE_LOG_CMD_MAX + 1];
     size_t len;
-    bool cut;                 /* the line in progress was longer than CORE_LOG_CMD_MAX */
+    bool cut; /* the line in progress was longer than CORE_LOG_CMD_MAX */
 } core_log_cmds;
 
 void core_log_commands(core_log_cmds *c, const char *tag, const uint8_t *data, size_t len);

@@ -18,7 +18,9 @@
 #include "core_repl.h"
 #include "core_server.h"
 
-enum { EXIT_STOPPED = 0, EXIT_SYSTEM = 1, EXIT_CONFIG = 2 };
+enum { EXIT_STOPPED = 0,
+       EXIT_SYSTEM = 1,
+       EXIT_CONFIG = 2 };
 
 /* core_server_init() fails on the configuration (it logged which setting and why: the root, the
  * certificate or key with OpenSSL's reason, an address), except when the system ran out of
@@ -36,8 +38,14 @@ int main(int argc, char **argv)
     core_config cfg;
     core_config_defaults(&cfg);
     int rc = core_config_parse(&cfg, argc, argv, stdout, stderr);
-    if (rc == 1) { core_config_free(&cfg); return EXIT_STOPPED; }
-    if (rc != 0) { core_config_free(&cfg); return EXIT_CONFIG; }
+    if (rc == 1) {
+        core_config_free(&cfg);
+        return EXIT_STOPPED;
+    }
+    if (rc != 0) {
+        core_config_free(&cfg);
+        return EXIT_CONFIG;
+    }
     core_log_set_level(cfg.log_level);
 
     if (cfg.engine_repl) {

@@ -5,8 +5,14 @@
 
 void core_stat_from_meta(ftp_stat *st, const vfs_meta *m)
 {
-    st->mode = m->mode; st->nlink = m->nlink; st->uid = m->uid; st->gid = m->gid;
-    st->size = m->size; st->mtime = m->mtime; st->dev = m->dev; st->ino = m->ino;
+    st->mode = m->mode;
+    st->nlink = m->nlink;
+    st->uid = m->uid;
+    st->gid = m->gid;
+    st->size = m->size;
+    st->mtime = m->mtime;
+    st->dev = m->dev;
+    st->ino = m->ino;
 }
 
 void core_meta_from_statx(ftp_stat *st, const struct statx *sx)

@@ -36,8 +36,26 @@ typedef struct repl {
 static const char *const xfer_names[] = { "NONE", "RETR", "STOR", "APPE", "STOU", "LIST", "NLST", "MLSD" };
 static const char *const op_names[] = { "?", "DELE", "RMD", "MKD", "RENAME", "MFMT" };
 static const char *const status_names[] = {
-    "OK", "NOENT", "ACCES", "EXIST", "NOTDIR", "ISDIR", "NOTEMPTY", "NAME", "NOSPC", "DQUOT", "IO",
-    "LIMIT", "NOPORT", "CONN", "TLS", "TLS_NOT_RESUMED", "RESET", "ABORTED", "TRUNCATED", "TIMEOUT",
+    "OK",
+    "NOENT",
+    "ACCES",
+    "EXIST",
+    "NOTDIR",
+    "ISDIR",
+    "NOTEMPTY",
+    "NAME",
+    "NOSPC",
+    "DQUOT",
+    "IO",
+    "LIMIT",
+    "NOPORT",
+    "CONN",
+    "TLS",
+    "TLS_NOT_RESUMED",
+    "RESET",
+    "ABORTED",
+    "TRUNCATED",
+    "TIMEOUT",
     "UNSUPPORTED",
 };
 
@@ -46,10 +64,16 @@ static const char *const status_names[] = {
 /* ---- the fake world ---- */
 
 static const ftp_stat st_dir = { .mode = FTP_S_IFDIR | 0755u, .nlink = 2, .size = 4096, .mtime = 1764268440, .ino = 2 };
-static const ftp_stat st_readme = { .mode = FTP_S_IFREG | 0644u, .nlink = 1, .size = 1234, .mtime = 1764268440, .ino = 3 };
+static const ftp_stat st_readme = {
+    .mode = FTP_S_IFREG | 0644u, .nlink = 1, .size = 1234, .mtime = 1764268440, .ino = 3
+};
 static const ftp_entry root_entries[] = {
-    { .name = "pub", .name_len = 3, .st = { .mode = FTP_S_IFDIR | 0755u, .nlink = 2, .size = 4096, .mtime = 1764268440, .ino = 4 } },
-    { .name = "readme.txt", .name_len = 10, .st = { .mode = FTP_S_IFREG | 0644u, .nlink = 1, .size = 1234, .mtime = 1764268440, .ino = 3 } },
+    { .name = "pub",
+      .name_len = 3,
+      .st = { .mode = FTP_S_IFDIR | 0755u, .nlink = 2, .size = 4096, .mtime = 1764268440, .ino = 4 } },
+    { .name = "readme.txt",
+      .name_len = 10,
+      .st = { .mode = FTP_S_IFREG | 0644u, .nlink = 1, .size = 1234, .mtime = 1764268440, .ino = 3 } },
 };
 
 /* 0 dir, 1 file, -1 missing */
@@ -73,11 +97,9 @@ static void print_replies(repl *r, const char *p, size_t n)
     size_t i = 0;
     while (i < n) {
         size_t j = i;
-        while (j < n && p[j] != '\n')
-            j++;
+        while (j < n && p[j] != '\n') j++;
         size_t e = j;
-        if (e > i && p[e - 1] == '\r')
-            e--;
+        if (e > i && p[e - 1] == '\r') e--;
         fprintf(r->out, "S: %.*s\n", (int)(e - i), p + i);
         i = j + 1;
     }
@@ -87,30 +109,28 @@ static void print_action(repl *r, const ftp_out *o, const ftp_action *a)
 {
     FILE *f = r->out;
     fprintf(f, "ACTION: %s", ftp_action_name(a->kind));
-    if (a->str_off != UINT32_MAX)
-        fprintf(f, " str=%s", ftp_out_str(o, a->str_off));
+    if (a->str_off != UINT32_MAX) fprintf(f, " str=%s", ftp_out_str(o, a->str_off));
     switch (a->kind) {
     case FTP_ACT_LOGIN: fprintf(f, " password=(%zu bytes)", strlen(ftp_out_str(o, a->str2_off))); break;
     case FTP_ACT_DELAY: fprintf(f, " ms=%u", (unsigned)a->ms); break;
     case FTP_ACT_PASV_OPEN: fprintf(f, " family=%u", (unsigned)a->family); break;
     case FTP_ACT_XFER_OPEN:
-        fprintf(f, " xfer=%s offset=%llu flags=0x%x", NAME_OF(xfer_names, a->xfer), (unsigned long long)a->offset, a->flags);
-        if (a->str2_off != UINT32_MAX)
-            fprintf(f, " str2=%s", ftp_out_str(o, a->str2_off));
+        fprintf(f, " xfer=%s offset=%llu flags=0x%x", NAME_OF(xfer_names, a->xfer), (unsigned long long)a->offset,
+                a->flags);
+        if (a->str2_off != UINT32_MAX) fprintf(f, " str2=%s", ftp_out_str(o, a->str2_off));
         break;
     case FTP_ACT_XFER_START:
         fprintf(f, " xfer=%s mode=%s protect=%d flags=0x%x", NAME_OF(xfer_names, a->xfer),
-                a->data_mode == FTP_DATA_PASSIVE ? "passive" : a->data_mode == FTP_DATA_ACTIVE ? "active" : "none",
+                a->data_mode == FTP_DATA_PASSIVE  ? "passive"
+                : a->data_mode == FTP_DATA_ACTIVE ? "active"
+                                                  : "none",
                 (int)a->protect, a->flags);
-        if (a->data_mode == FTP_DATA_ACTIVE)
-            fprintf(f, " port=%u", (unsigned)a->addr.port);
+        if (a->data_mode == FTP_DATA_ACTIVE) fprintf(f, " port=%u", (unsigned)a->addr.port);
         break;
     case FTP_ACT_FILE_OP:
         fprintf(f, " op=%s", NAME_OF(op_names, a->fileop));
-        if (a->str2_off != UINT32_MAX)
-            fprintf(f, " str2=%s", ftp_out_str(o, a->str2_off));
-        if (a->fileop == FTP_FILEOP_MFMT)
-            fprintf(f, " mtime=%lld", (long long)a->mtime);
+        if (a->str2_off != UINT32_MAX) fprintf(f, " str2=%s", ftp_out_str(o, a->str2_off));
+        if (a->fileop == FTP_FILEOP_MFMT) fprintf(f, " mtime=%lld", (long long)a->mtime);
         break;
     default: break;
     }
@@ -120,16 +140,13 @@ static void print_action(repl *r, const ftp_out *o, const ftp_action *a)
 static void print_event(repl *r, const ftp_event *ev)
 {
     fprintf(r->out, "EVENT: %s status=%s", ftp_event_name(ev->kind), NAME_OF(status_names, ev->status));
-    if (ev->kind == FTP_EV_PASV_READY && ev->status == FTP_OK)
-        fprintf(r->out, " port=%u", (unsigned)ev->port);
+    if (ev->kind == FTP_EV_PASV_READY && ev->status == FTP_OK) fprintf(r->out, " port=%u", (unsigned)ev->port);
     if (ev->kind == FTP_EV_LOGIN && ev->status == FTP_OK)
         fprintf(r->out, " perms=0x%x anonymous=%d", ev->perms, (int)ev->anonymous);
     if ((ev->kind == FTP_EV_STAT || ev->kind == FTP_EV_XFER_OPENED) && ev->status == FTP_OK)
         fprintf(r->out, " size=%llu", (unsigned long long)ev->st.size);
-    if (ev->kind == FTP_EV_DIR_ENTRIES && ev->status == FTP_OK)
-        fprintf(r->out, " entries=%zu", ev->n_entries);
-    if (ev->str)
-        fprintf(r->out, " str=%s", ev->str);
+    if (ev->kind == FTP_EV_DIR_ENTRIES && ev->status == FTP_OK) fprintf(r->out, " entries=%zu", ev->n_entries);
+    if (ev->str) fprintf(r->out, " str=%s", ev->str);
     fprintf(r->out, "\n");
 }
 
@@ -157,9 +174,7 @@ static void answer(repl *r, const ftp_out *o, const ftp_action *a)
     ftp_stat st;
     ftp_event *ev;
     switch (a->kind) {
-    case FTP_ACT_TLS_START:
-        enqueue(r, take_failure(r) ? FTP_EV_TLS_FAILED : FTP_EV_TLS_UP);
-        break;
+    case FTP_ACT_TLS_START: enqueue(r, take_failure(r) ? FTP_EV_TLS_FAILED : FTP_EV_TLS_UP); break;
     case FTP_ACT_TLS_STOP: enqueue(r, FTP_EV_TLS_DOWN); break;
     case FTP_ACT_LOGIN: {
         const char *pw = ftp_out_str(o, a->str2_off);
@@ -241,8 +256,7 @@ static void answer(repl *r, const ftp_out *o, const ftp_action *a)
     }
     case FTP_ACT_FILE_OP:
         ev = enqueue(r, FTP_EV_FILE_OP);
-        if (take_failure(r))
-            ev->status = FTP_E_ACCES;
+        if (take_failure(r)) ev->status = FTP_E_ACCES;
         break;
     case FTP_ACT_CLOSE:
         r->closed = true;
@@ -288,8 +302,7 @@ static void pump(repl *r, ftp_out *o)
             drain(r, o);
             continue;
         }
-        if (!ftp_pump_run(&r->pump, &r->s, o))
-            break;
+        if (!ftp_pump_run(&r->pump, &r->s, o)) break;
         drain(r, o);
     }
 }
@@ -309,16 +322,16 @@ static void repl_help(FILE *f)
 static void repl_state(repl *r)
 {
     const ftp_session *s = &r->s;
-    fprintf(r->out, "STATE: tls=%d implicit=%d pbsz=%d prot=%s logged_in=%d user=%s cwd=%s type=%s data=%d pending=%d\n",
-            (int)s->tls, (int)s->implicit, (int)s->pbsz_done, s->prot_p ? "P" : "C", (int)s->logged_in, s->user,
-            s->cwd, s->type_ascii ? "A" : "I", (int)s->data_mode, (int)s->pending);
+    fprintf(r->out,
+            "STATE: tls=%d implicit=%d pbsz=%d prot=%s logged_in=%d user=%s cwd=%s type=%s data=%d pending=%d\n",
+            (int)s->tls, (int)s->implicit, (int)s->pbsz_done, s->prot_p ? "P" : "C", (int)s->logged_in, s->user, s->cwd,
+            s->type_ascii ? "A" : "I", (int)s->data_mode, (int)s->pending);
 }
 
 int core_repl_run(FILE *in, FILE *out, bool implicit)
 {
     repl *r = calloc(1, sizeof *r);
-    if (!r)
-        return 1;
+    if (!r) return 1;
     r->out = out;
     ftp_engine_config_defaults(&r->cfg);
     r->cfg.anonymous_enabled = true;
@@ -343,8 +356,7 @@ int core_repl_run(FILE *in, FILE *out, bool implicit)
     size_t cap = 0;
     ssize_t n;
     while (!r->closed && (n = getline(&line, &cap, in)) >= 0) {
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
         if (line[0] == '!') {
             if (strcmp(line, "!quit") == 0)
                 break;

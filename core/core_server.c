@@ -53,7 +53,9 @@ static int server_tls_init(core_server *srv)
     ts.key_file = cfg->key_file;
     ts.ciphers = cfg->tls_ciphers;
     ts.ciphersuites = cfg->tls_ciphersuites;
-    ts.ktls = cfg->ktls_mode == CORE_KTLS_ON ? TLS_KTLS_ON : cfg->ktls_mode == CORE_KTLS_OFF ? TLS_KTLS_OFF : TLS_KTLS_AUTO;
+    ts.ktls = cfg->ktls_mode == CORE_KTLS_ON    ? TLS_KTLS_ON
+              : cfg->ktls_mode == CORE_KTLS_OFF ? TLS_KTLS_OFF
+                                                : TLS_KTLS_AUTO;
     ts.ticket_rotate_s = cfg->tls_ticket_rotate;
     char err[512] = "";
     int rc = tls_ctx_create(&srv->tls, &ts, err, sizeof(err));
@@ -64,12 +66,15 @@ static int server_tls_init(core_server *srv)
     char desc[512];
     tls_ctx_describe(srv->tls, desc, sizeof(desc));
     if (tls_ctx_is_self_signed(srv->tls))
-        core_log(CORE_LOG_WARN, "TLS: no --cert given, using a generated self-signed certificate (%s); clients will not verify it", desc);
+        core_log(CORE_LOG_WARN,
+                 "TLS: no --cert given, using a generated self-signed certificate (%s); clients will not verify it",
+                 desc);
     else
         core_log(CORE_LOG_INFO, "TLS: %s", desc);
     core_log(CORE_LOG_INFO, "TLS: %s", tls_ctx_ktls_message(srv->tls));
     if (!cfg->require_tls_reuse)
-        core_log(CORE_LOG_WARN, "TLS: --no-require-tls-reuse: protected data connections are not bound to their control session");
+        core_log(CORE_LOG_WARN,
+                 "TLS: --no-require-tls-reuse: protected data connections are not bound to their control session");
     return 0;
 }
 
@@ -178,12 +183,15 @@ static void accept_cb(io_op *op, int res)
     core_listener *l = op->ctx;
     core_worker *wk = l->wk;
     if (res >= 0) {
-        if (wk->stopping) close(res);
-        else core_session_accept(wk, res, wk->srv->addrs[l->addr].implicit);
+        if (wk->stopping)
+            close(res);
+        else
+            core_session_accept(wk, res, wk->srv->addrs[l->addr].implicit);
     }
     if (!op->more && !wk->stopping) {
         if (res < 0) { /* e.g. EMFILE: retry shortly instead of spinning */
-            core_log(CORE_LOG_WARN, "accept on %s: %s; retrying in 100 ms", wk->srv->addrs[l->addr].text, strerror(-res));
+            core_log(CORE_LOG_WARN, "accept on %s: %s; retrying in 100 ms", wk->srv->addrs[l->addr].text,
+                     strerror(-res));
             l->retry.ctx = l;
             io_timer(wk->w, &l->retry, 100, retry_cb);
         } else {

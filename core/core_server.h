@@ -29,9 +29,9 @@ typedef struct core_server core_server;
 typedef struct core_listen_addr {
     struct sockaddr_storage ss;
     socklen_t len;
-    bool implicit;           /* implicit FTPS port (MS-FTPS §3.2.5.1) */
-    char text[64];           /* "127.0.0.1:21" for messages */
-    int lock_fd;             /* the instance lock of this address (io_name_lock), -1 before start */
+    bool implicit; /* implicit FTPS port (MS-FTPS §3.2.5.1) */
+    char text[64]; /* "127.0.0.1:21" for messages */
+    int lock_fd;   /* the instance lock of this address (io_name_lock), -1 before start */
 } core_listen_addr;
 
 #define CORE_MAX_ADDRS (2 * CORE_MAX_LISTEN + 2)
@@ -41,10 +41,10 @@ typedef struct core_worker core_worker;
 /* One listener of one worker: its multishot accept and the timer that re-arms it after an error. */
 typedef struct core_listener {
     core_worker *wk;
-    unsigned addr;           /* index into core_server.addrs */
+    unsigned addr; /* index into core_server.addrs */
     int fd;
     io_op accept;
-    io_op retry;             /* accept failed (EMFILE, ...): armed again after a pause */
+    io_op retry; /* accept failed (EMFILE, ...): armed again after a pause */
 } core_listener;
 
 /* core_worker.start_status while the worker thread starts (written under the start lock). */
@@ -56,22 +56,22 @@ struct core_worker {
     io_worker *w;
     unsigned index;
     pthread_t thread;
-    int start_status;        /* CORE_WORKER_STARTING, CORE_WORKER_UP, or -errno on failure */
+    int start_status; /* CORE_WORKER_STARTING, CORE_WORKER_UP, or -errno on failure */
     unsigned n_listen;
     core_listener listen[CORE_MAX_ADDRS];
-    core_session *sessions;  /* doubly linked list of this worker's sessions */
+    core_session *sessions; /* doubly linked list of this worker's sessions */
     unsigned n_sessions;
     bool stopping;
-    io_op drain_op;          /* shutdown: wait (bounded) for the sessions' last completions */
+    io_op drain_op; /* shutdown: wait (bounded) for the sessions' last completions */
     uint64_t drain_deadline_ms;
 };
 
 struct core_server {
     const core_config *cfg;
     ftp_engine_config ecfg;
-    ftp_addr pasv_announce;  /* --pasv-address, when given */
+    ftp_addr pasv_announce; /* --pasv-address, when given */
     vfs_root root;
-    tls_ctx *tls;            /* NULL with --tls off */
+    tls_ctx *tls; /* NULL with --tls off */
     io_pool *pool;
     io_port_range *ports;
     io_worker_config wcfg;
@@ -79,7 +79,7 @@ struct core_server {
     core_listen_addr addrs[CORE_MAX_ADDRS];
     unsigned n_workers;
     core_worker *workers;
-    core_admit admit;        /* --max-clients and --max-per-ip, all workers */
+    core_admit admit; /* --max-clients and --max-per-ip, all workers */
     core_stats stats;
 };
 

@@ -63,9 +63,14 @@ static const unsigned state_edges[CORE_SESS_STATE_COUNT] = {
 };
 
 static const char *const state_names[CORE_SESS_STATE_COUNT] = {
-    [CORE_SESS_STARTING] = "STARTING", [CORE_SESS_HANDSHAKE] = "HANDSHAKE", [CORE_SESS_OPEN] = "OPEN",
-    [CORE_SESS_TLS_STOPPING] = "TLS_STOPPING", [CORE_SESS_HALF_CLOSED] = "HALF_CLOSED",
-    [CORE_SESS_DRAINING] = "DRAINING", [CORE_SESS_CLOSING] = "CLOSING", [CORE_SESS_FREED] = "FREED",
+    [CORE_SESS_STARTING] = "STARTING",
+    [CORE_SESS_HANDSHAKE] = "HANDSHAKE",
+    [CORE_SESS_OPEN] = "OPEN",
+    [CORE_SESS_TLS_STOPPING] = "TLS_STOPPING",
+    [CORE_SESS_HALF_CLOSED] = "HALF_CLOSED",
+    [CORE_SESS_DRAINING] = "DRAINING",
+    [CORE_SESS_CLOSING] = "CLOSING",
+    [CORE_SESS_FREED] = "FREED",
 };
 
 const char *core_session_state_name(core_session_state st)
@@ -101,9 +106,14 @@ static void end_because(core_session *s, core_session_end why)
 }
 
 static const char *const end_names[CORE_END_COUNT] = {
-    [CORE_END_UNKNOWN] = "unknown", [CORE_END_QUIT] = "quit", [CORE_END_CLIENT_CLOSED] = "client-closed",
-    [CORE_END_TIMEOUT] = "timeout", [CORE_END_ERROR] = "error", [CORE_END_PROTOCOL] = "server-closed",
-    [CORE_END_FLOOD] = "input-flood", [CORE_END_SHUTDOWN] = "shutdown",
+    [CORE_END_UNKNOWN] = "unknown",
+    [CORE_END_QUIT] = "quit",
+    [CORE_END_CLIENT_CLOSED] = "client-closed",
+    [CORE_END_TIMEOUT] = "timeout",
+    [CORE_END_ERROR] = "error",
+    [CORE_END_PROTOCOL] = "server-closed",
+    [CORE_END_FLOOD] = "input-flood",
+    [CORE_END_SHUTDOWN] = "shutdown",
 };
 
 static void log_session_end(core_session *s)
@@ -140,10 +150,13 @@ void core_session_ref(core_session *s)
 
 static void session_free(core_session *s)
 {
-    set_state(s, CORE_SESS_FREED); /* only from CLOSING: the control connection is gone */
+    set_state(s, CORE_SESS_FREED);          /* only from CLOSING: the control connection is gone */
     if (!s->end_logged) log_session_end(s); /* not reached: the transfer ends before the last reference */
     core_worker *wk = s->wk;
-    if (s->prev) s->prev->next = s->next; else wk->sessions = s->next;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        wk->sessions = s->next;
     if (s->next) s->next->prev = s->prev;
     wk->n_sessions--;
     if (s->admitted) core_admit_release(&s->srv->admit, &s->peer);
@@ -165,17 +178,23 @@ ftp_status core_status_from_errno(int err)
 {
     switch (err < 0 ? -err : err) {
     case 0: return FTP_OK;
-    case ENOENT: case ELOOP: return FTP_E_NOENT;
-    case EACCES: case EPERM: case EROFS: return FTP_E_ACCES;
+    case ENOENT:
+    case ELOOP: return FTP_E_NOENT;
+    case EACCES:
+    case EPERM:
+    case EROFS: return FTP_E_ACCES;
     case EEXIST: return FTP_E_EXIST;
     case ENOTDIR: return FTP_E_NOTDIR;
     case EISDIR: return FTP_E_ISDIR;
     case ENOTEMPTY: return FTP_E_NOTEMPTY;
-    case ENAMETOOLONG: case EXDEV: case EINVAL: return FTP_E_NAME;
+    case ENAMETOOLONG:
+    case EXDEV:
+    case EINVAL: return FTP_E_NAME;
     case ENOSPC: return FTP_E_NOSPC;
     case EDQUOT: return FTP_E_DQUOT;
     case ETIMEDOUT: return FTP_E_TIMEOUT;
-    case ECONNRESET: case EPIPE: return FTP_E_RESET;
+    case ECONNRESET:
+    case EPIPE: return FTP_E_RESET;
     default: return FTP_E_IO;
     }
 }
@@ -269,7 +288,11 @@ static bool ctrl_tls_handshake(core_session *s, tls_conn *t)
 static void ctrl_tls_input(core_session *s, const uint8_t *data, size_t len)
 {
     tls_conn *t = s->tls;
-    if (tls_conn_feed(t, data, len) < 0) { end_because(s, CORE_END_ERROR); start_close(s); return; }
+    if (tls_conn_feed(t, data, len) < 0) {
+        end_because(s, CORE_END_ERROR);
+        start_close(s);
+        return;
+    }
     if (!tls_conn_handshake_done(t) && !ctrl_tls_handshake(s, t)) return;
     uint8_t buf[16384];
     for (;;) {
@@ -295,7 +318,10 @@ static void ctrl_tls_input(core_session *s, const uint8_t *data, size_t len)
 
 static void ctrl_input(core_session *s, const uint8_t *data, size_t len)
 {
-    if (s->tls) { ctrl_tls_input(s, data, len); return; }
+    if (s->tls) {
+        ctrl_tls_input(s, data, len);
+        return;
+    }
     if (pump_input(s, data, len)) pump(s);
 }
 
@@ -336,19 +362,21 @@ static void ctrl_on_error(io_conn *c, int err)
 static void ctrl_on_drained(io_conn *c)
 {
     core_session *s = c->ctx;
-    if (s->state == CORE_SESS_DRAINING) start_close(s);
-    else if (engine_runs(s) && ftp_pump_held(&s->pump) > 0) pump(s); /* back-pressure released */
+    if (s->state == CORE_SESS_DRAINING)
+        start_close(s);
+    else if (engine_runs(s) && ftp_pump_held(&s->pump) > 0)
+        pump(s); /* back-pressure released */
 }
 
 /* The control connection holds one reference from ctrl_open to ctrl_on_closed. */
-static void ctrl_on_closed(io_conn *c)
-{
-    core_session_unref(c->ctx);
-}
+static void ctrl_on_closed(io_conn *c) { core_session_unref(c->ctx); }
 
 static const io_conn_handler ctrl_handler = {
-    .on_data = ctrl_on_data, .on_eof = ctrl_on_eof, .on_error = ctrl_on_error,
-    .on_drained = ctrl_on_drained, .on_closed = ctrl_on_closed,
+    .on_data = ctrl_on_data,
+    .on_eof = ctrl_on_eof,
+    .on_error = ctrl_on_error,
+    .on_drained = ctrl_on_drained,
+    .on_closed = ctrl_on_closed,
 };
 
 static void ctrl_open(core_session *s, int fd)
@@ -479,7 +507,10 @@ static void pump(core_session *s)
         /* Back-pressure: a client that does not read its replies gets no more commands run. */
         if (io_conn_queued(&s->ctrl) > CORE_REPLY_QUEUE_MAX) break; /* ctrl_on_drained resumes */
         /* Fairness: a long pipeline yields to the ring (other sessions, completions) now and then. */
-        if (rounds++ == CORE_PUMP_ROUNDS) { pump_later(s); break; }
+        if (rounds++ == CORE_PUMP_ROUNDS) {
+            pump_later(s);
+            break;
+        }
         ftp_out_reset(&s->out);
         if (!ftp_pump_run(&s->pump, &s->eng, &s->out)) break;
         run_out(s);
@@ -511,7 +542,9 @@ static void do_login(core_session *s, const char *user, const char *pass)
     ftp_event ev = { .kind = FTP_EV_LOGIN };
     core_auth_result r;
     if (core_auth_check(s->srv->cfg, user, pass, &r) == 0) {
-        ev.status = FTP_OK; ev.perms = r.perms; ev.anonymous = r.anonymous;
+        ev.status = FTP_OK;
+        ev.perms = r.perms;
+        ev.anonymous = r.anonymous;
         core_slog(CORE_LOG_INFO, s->tag, "login ok: %s%s", user, r.anonymous ? " (anonymous)" : "");
         snprintf(s->user, sizeof(s->user), "%s", user);
     } else {
@@ -554,7 +587,10 @@ static void send_reply(core_session *s, const char *text, size_t len)
         core_tls_flush(s->tls, &s->ctrl);
         return;
     }
-    if (io_conn_send(&s->ctrl, text, len) < 0) { end_because(s, CORE_END_ERROR); start_close(s); }
+    if (io_conn_send(&s->ctrl, text, len) < 0) {
+        end_because(s, CORE_END_ERROR);
+        start_close(s);
+    }
 }
 
 /* AUTH TLS/SSL accepted, or an implicit connection (MS-FTPS §3.2.5.1): server handshake next.
@@ -602,8 +638,7 @@ static void tls_stop(core_session *s)
 /* CLOSE: close_notify first on a protected channel (docs/tls.md), then drain the replies. */
 static void do_close(core_session *s)
 {
-    if (s->tls && s->state == CORE_SESS_OPEN && tls_conn_shutdown(s->tls) == TLS_DONE)
-        core_tls_flush(s->tls, &s->ctrl);
+    if (s->tls && s->state == CORE_SESS_OPEN && tls_conn_shutdown(s->tls) == TLS_DONE) core_tls_flush(s->tls, &s->ctrl);
     end_because(s, s->last_reply == FTP_R_GOODBYE ? CORE_END_QUIT : CORE_END_PROTOCOL);
     close_after_flush(s);
 }
@@ -669,13 +704,20 @@ enum { ACT_KINDS = 0 FTP_ACTION_LIST(COUNT_ONE) };
 #undef COUNT_ONE
 
 static const act_fn act_table[ACT_KINDS] = {
-    [FTP_ACT_REPLY] = act_reply,           [FTP_ACT_TLS_START] = act_tls_start,
-    [FTP_ACT_TLS_STOP] = act_tls_stop,     [FTP_ACT_LOGIN] = act_login,
-    [FTP_ACT_DELAY] = act_delay,           [FTP_ACT_PASV_OPEN] = act_pasv_open,
-    [FTP_ACT_DATA_CLOSE] = act_data_close, [FTP_ACT_STAT] = act_stat,
-    [FTP_ACT_XFER_OPEN] = act_xfer_open,   [FTP_ACT_XFER_START] = act_xfer_start,
-    [FTP_ACT_XFER_ABORT] = act_xfer_abort, [FTP_ACT_DIR_READ] = act_dir_read,
-    [FTP_ACT_FILE_OP] = act_file_op,       [FTP_ACT_CLOSE] = act_close,
+    [FTP_ACT_REPLY] = act_reply,
+    [FTP_ACT_TLS_START] = act_tls_start,
+    [FTP_ACT_TLS_STOP] = act_tls_stop,
+    [FTP_ACT_LOGIN] = act_login,
+    [FTP_ACT_DELAY] = act_delay,
+    [FTP_ACT_PASV_OPEN] = act_pasv_open,
+    [FTP_ACT_DATA_CLOSE] = act_data_close,
+    [FTP_ACT_STAT] = act_stat,
+    [FTP_ACT_XFER_OPEN] = act_xfer_open,
+    [FTP_ACT_XFER_START] = act_xfer_start,
+    [FTP_ACT_XFER_ABORT] = act_xfer_abort,
+    [FTP_ACT_DIR_READ] = act_dir_read,
+    [FTP_ACT_FILE_OP] = act_file_op,
+    [FTP_ACT_CLOSE] = act_close,
 };
 
 static void run_out(core_session *s)
@@ -703,8 +745,10 @@ static void enter_draining(core_session *s)
 static void drained_or_wait(core_session *s)
 {
     if (s->state != CORE_SESS_DRAINING) return; /* a failed send already started the close */
-    if (io_conn_queued(&s->ctrl) == 0) start_close(s);
-    else if (core_op_busy(&s->timer)) io_op_cancel(&s->timer.io); /* timer_done re-arms for the grace */
+    if (io_conn_queued(&s->ctrl) == 0)
+        start_close(s);
+    else if (core_op_busy(&s->timer))
+        io_op_cancel(&s->timer.io); /* timer_done re-arms for the grace */
 }
 
 /* Close once the queued replies are sent, or after CORE_CLOSE_GRACE_MS at the latest. */
@@ -739,7 +783,10 @@ static void shutdown_session(core_session *s)
 {
     end_because(s, CORE_END_SHUTDOWN);
     if (s->state == CORE_SESS_DRAINING || core_session_closing(s)) return;
-    if (s->state != CORE_SESS_OPEN && s->state != CORE_SESS_HALF_CLOSED) { start_close(s); return; }
+    if (s->state != CORE_SESS_OPEN && s->state != CORE_SESS_HALF_CLOSED) {
+        start_close(s);
+        return;
+    }
     bool tls_open = s->tls != NULL && s->state == CORE_SESS_OPEN;
     enter_draining(s);
     core_xfer_teardown(s); /* XFER_DONE, when it comes, only counts: the engine runs no more */
@@ -781,9 +828,12 @@ static core_session *session_new(core_worker *wk, int fd, const ftp_addr *peer, 
     core_session *s = calloc(1, sizeof(*s));
     if (!s) return NULL;
     s->state = CORE_SESS_STARTING;
-    s->srv = srv; s->wk = wk; s->w = wk->w;
+    s->srv = srv;
+    s->wk = wk;
+    s->w = wk->w;
     s->admitted = true;
-    s->peer = *peer; s->local = *local;
+    s->peer = *peer;
+    s->local = *local;
     s->meta_fd = -1;
     core_net_format(s->tag, sizeof(s->tag), peer);
     s->next = wk->sessions;
@@ -807,14 +857,25 @@ void core_session_accept(core_worker *wk, int fd, bool implicit)
 {
     core_server *srv = wk->srv;
     ftp_addr peer, local;
-    if (core_net_socket_addrs(fd, &peer, &local) < 0) { close(fd); return; } /* already reset */
+    if (core_net_socket_addrs(fd, &peer, &local) < 0) {
+        close(fd);
+        return;
+    } /* already reset */
     core_admit_verdict v = core_admit_take(&srv->admit, &peer);
-    if (v != CORE_ADMIT_OK) { core_admit_refuse(fd, v, &peer, implicit, &srv->stats); return; }
+    if (v != CORE_ADMIT_OK) {
+        core_admit_refuse(fd, v, &peer, implicit, &srv->stats);
+        return;
+    }
     core_session *s = session_new(wk, fd, &peer, &local, implicit);
-    if (!s) { core_admit_release(&srv->admit, &peer); close(fd); return; }
+    if (!s) {
+        core_admit_release(&srv->admit, &peer);
+        close(fd);
+        return;
+    }
     CORE_COUNT(&srv->stats, connections);
     core_net_tune_control(fd);
-    core_slog(CORE_LOG_INFO, s->tag, "connected%s (worker %u)", implicit ? " on the implicit FTPS port" : "", wk->index);
+    core_slog(CORE_LOG_INFO, s->tag, "connected%s (worker %u)", implicit ? " on the implicit FTPS port" : "",
+              wk->index);
 
     /* Nothing below can free s: the control connection's reference goes only in ctrl_on_closed,
      * which always runs later, from the loop. */

@@ -42,27 +42,27 @@ void core_session_shutdown_expired(core_worker *wk);
 /* The lifetime of a session. The allowed edges are the table in core_session.c (and in
  * docs/design.md); every change goes through one function that checks it. */
 typedef enum core_session_state {
-    CORE_SESS_STARTING = 0,  /* accepted, the engine not started yet */
-    CORE_SESS_HANDSHAKE,     /* control TLS handshake running (implicit connect, AUTH TLS/SSL) */
-    CORE_SESS_OPEN,          /* commands are read and executed (clear or protected) */
-    CORE_SESS_TLS_STOPPING,  /* REIN/CCC: our close_notify is sent, waiting for the peer's */
-    CORE_SESS_HALF_CLOSED,   /* a clear-text client sent EOF: answer what it sent, then drain */
-    CORE_SESS_DRAINING,      /* closing after the queued replies are sent (bounded in time) */
-    CORE_SESS_CLOSING,       /* teardown: operations cancelled, control connection closing */
-    CORE_SESS_FREED,         /* the last reference is gone (set just before the memory is freed) */
+    CORE_SESS_STARTING = 0, /* accepted, the engine not started yet */
+    CORE_SESS_HANDSHAKE,    /* control TLS handshake running (implicit connect, AUTH TLS/SSL) */
+    CORE_SESS_OPEN,         /* commands are read and executed (clear or protected) */
+    CORE_SESS_TLS_STOPPING, /* REIN/CCC: our close_notify is sent, waiting for the peer's */
+    CORE_SESS_HALF_CLOSED,  /* a clear-text client sent EOF: answer what it sent, then drain */
+    CORE_SESS_DRAINING,     /* closing after the queued replies are sent (bounded in time) */
+    CORE_SESS_CLOSING,      /* teardown: operations cancelled, control connection closing */
+    CORE_SESS_FREED,        /* the last reference is gone (set just before the memory is freed) */
     CORE_SESS_STATE_COUNT
 } core_session_state;
 
 /* Why a session ended (the "session end" log line). The first cause recorded wins. */
 typedef enum core_session_end {
     CORE_END_UNKNOWN = 0,
-    CORE_END_QUIT,           /* QUIT answered (221) */
-    CORE_END_CLIENT_CLOSED,  /* the client closed the connection (EOF, close_notify) */
-    CORE_END_TIMEOUT,        /* login, idle, or the drain grace ran out */
-    CORE_END_ERROR,          /* connection or TLS error */
-    CORE_END_PROTOCOL,       /* the engine closed for another reason (421 too many failures, ...) */
-    CORE_END_FLOOD,          /* more pipelined input than the driver holds */
-    CORE_END_SHUTDOWN,       /* the server is stopping */
+    CORE_END_QUIT,          /* QUIT answered (221) */
+    CORE_END_CLIENT_CLOSED, /* the client closed the connection (EOF, close_notify) */
+    CORE_END_TIMEOUT,       /* login, idle, or the drain grace ran out */
+    CORE_END_ERROR,         /* connection or TLS error */
+    CORE_END_PROTOCOL,      /* the engine closed for another reason (421 too many failures, ...) */
+    CORE_END_FLOOD,         /* more pipelined input than the driver holds */
+    CORE_END_SHUTDOWN,      /* the server is stopping */
     CORE_END_COUNT
 } core_session_end;
 
@@ -71,49 +71,49 @@ struct core_session {
     core_worker *wk;
     io_worker *w;
     core_session *next, *prev;
-    unsigned refs;           /* the control connection, ring ops in flight, a queued post */
+    unsigned refs;            /* the control connection, ring ops in flight, a queued post */
     core_session_state state; /* change it only through set_state() in core_session.c */
     core_session_end end;
-    bool end_logged;         /* the "session end" line is written (once, when the session is finished) */
-    bool admitted;           /* holds an admission ticket (core_admit.h) */
-    bool was_logged_in;      /* to restart the login deadline after REIN/AUTH log the user out */
+    bool end_logged;            /* the "session end" line is written (once, when the session is finished) */
+    bool admitted;              /* holds an admission ticket (core_admit.h) */
+    bool was_logged_in;         /* to restart the login deadline after REIN/AUTH log the user out */
     uint64_t close_deadline_ms; /* DRAINING: close anyway at this time (client not reading) */
-    char tag[64];            /* "127.0.0.1:40000" for logs */
+    char tag[64];               /* "127.0.0.1:40000" for logs */
     ftp_addr peer, local;
 
     ftp_session eng;
     ftp_out out;
     io_conn ctrl;
-    tls_conn *tls;           /* control channel TLS; NULL while clear */
+    tls_conn *tls;                /* control channel TLS; NULL while clear */
     uint8_t token[TLS_TOKEN_LEN]; /* binds data connections to this control session (docs/tls.md) */
-    ftp_pump pump;           /* control input the engine has not consumed yet (ftp_pump.h) */
-    ftp_event evq[4];        /* events produced synchronously while executing actions */
+    ftp_pump pump;                /* control input the engine has not consumed yet (ftp_pump.h) */
+    ftp_event evq[4];             /* events produced synchronously while executing actions */
     unsigned evq_n;
-    bool pumping;            /* re-entrancy guard: pump() or an event delivery is running */
-    bool pump_posted;        /* a pump continuation is queued on the worker (holds a reference) */
+    bool pumping;     /* re-entrancy guard: pump() or an event delivery is running */
+    bool pump_posted; /* a pump continuation is queued on the worker (holds a reference) */
 
-    core_op timer;           /* login deadline / idle check / drain grace */
+    core_op timer; /* login deadline / idle check / drain grace */
     uint64_t last_activity_ms, login_deadline_ms;
-    core_op delay_op;        /* failed-login delay */
+    core_op delay_op; /* failed-login delay */
 
-    core_op meta_op;         /* STAT / DIR_READ openat2 → statx */
+    core_op meta_op; /* STAT / DIR_READ openat2 → statx */
     int meta_fd;
-    int meta_purpose;        /* CORE_META_*: which action the meta op serves */
+    int meta_purpose; /* CORE_META_*: which action the meta op serves */
     struct statx meta_sx;
     struct open_how how;
     char rel[FTP_PATH_MAX + 2];
-    core_op meta_pool_op;    /* DIR_READ listing on the pool */
+    core_op meta_pool_op; /* DIR_READ listing on the pool */
     core_list_job *meta_job;
-    char meta_pattern[256];  /* DIR_READ: glob for the names ("" = all), set by act_dir_read */
+    char meta_pattern[256]; /* DIR_READ: glob for the names ("" = all), set by act_dir_read */
 
     /* for the "session end" line */
     uint64_t started_ms;
-    char user[64];           /* last user logged in ("" when none) */
+    char user[64];              /* last user logged in ("" when none) */
     uint64_t ctrl_in, ctrl_out; /* control bytes received / queued (after TLS: plaintext) */
-    uint64_t data_bytes;     /* payload of finished transfers (XFER_DONE) */
+    uint64_t data_bytes;        /* payload of finished transfers (XFER_DONE) */
     unsigned transfers;
-    unsigned last_reply;     /* code of the last reply sent (221 tells a QUIT) */
-    core_log_cmds cmdlog;    /* --log-level debug: command lines as received */
+    unsigned last_reply;  /* code of the last reply sent (221 tells a QUIT) */
+    core_log_cmds cmdlog; /* --log-level debug: command lines as received */
 
     core_xfer x;
 };
@@ -131,7 +131,9 @@ const char *core_session_state_name(core_session_state st);
 void core_session_close_fd(core_session *s, int *fd);
 /* STAT and DIR_READ actions (core_session_meta.c): purpose CORE_META_STAT or CORE_META_DIR; the
  * result is delivered as FTP_EV_STAT / FTP_EV_DIR_ENTRIES. */
-enum { CORE_META_NONE = 0, CORE_META_STAT, CORE_META_DIR };
+enum { CORE_META_NONE = 0,
+       CORE_META_STAT,
+       CORE_META_DIR };
 void core_session_meta_start(core_session *s, int purpose, const char *vpath);
 /* Send everything a TLS connection has produced on conn (ciphertext, alerts, close_notify). */
 void core_tls_flush(tls_conn *t, io_conn *conn);

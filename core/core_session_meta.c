@@ -29,7 +29,9 @@ static void meta_list_done(core_op *o, int res)
     if (!core_session_closing(s)) {
         ftp_event ev = { .kind = FTP_EV_DIR_ENTRIES, .status = core_status_from_errno(res) };
         if (res == 0) {
-            ev.entries = j->entries; ev.n_entries = j->n_entries; ev.truncated = j->truncated;
+            ev.entries = j->entries;
+            ev.n_entries = j->n_entries;
+            ev.truncated = j->truncated;
             ev.now = j->now;
         }
         s->meta_purpose = CORE_META_NONE;
@@ -42,7 +44,10 @@ static void meta_list_done(core_op *o, int res)
 static void meta_fail(core_session *s, int err)
 {
     core_session_close_fd(s, &s->meta_fd);
-    if (s->meta_purpose == CORE_META_STAT) { meta_done_stat(s, err); return; }
+    if (s->meta_purpose == CORE_META_STAT) {
+        meta_done_stat(s, err);
+        return;
+    }
     ftp_event ev = { .kind = FTP_EV_DIR_ENTRIES, .status = core_status_from_errno(err) };
     s->meta_purpose = CORE_META_NONE;
     core_session_deliver(s, &ev);

@@ -9,16 +9,16 @@
 #include <stdatomic.h>
 
 typedef struct core_stats {
-    atomic_ulong connections;        /* control connections accepted */
-    atomic_ulong refused;            /* refused by --max-clients / --max-per-ip */
-    atomic_ulong tls_control;        /* control-channel TLS handshakes completed */
-    atomic_ulong tls_data;           /* data-channel TLS handshakes completed and bound */
-    atomic_ulong tls_binding_refused;/* data connections refused: session not resumed / foreign */
-    atomic_ulong ktls_tx;            /* data connections whose sending direction the kernel encrypts */
-    atomic_ulong ktls_rx;            /* ... whose receiving direction the kernel decrypts */
+    atomic_ulong connections;         /* control connections accepted */
+    atomic_ulong refused;             /* refused by --max-clients / --max-per-ip */
+    atomic_ulong tls_control;         /* control-channel TLS handshakes completed */
+    atomic_ulong tls_data;            /* data-channel TLS handshakes completed and bound */
+    atomic_ulong tls_binding_refused; /* data connections refused: session not resumed / foreign */
+    atomic_ulong ktls_tx;             /* data connections whose sending direction the kernel encrypts */
+    atomic_ulong ktls_rx;             /* ... whose receiving direction the kernel decrypts */
     atomic_ulong transfers_ok;
-    atomic_ulong transfers_failed;   /* incl. aborted */
-    atomic_ulong bytes_sent;         /* payload bytes of finished transfers */
+    atomic_ulong transfers_failed; /* incl. aborted */
+    atomic_ulong bytes_sent;       /* payload bytes of finished transfers */
 } core_stats;
 
 #define CORE_COUNT(stats, field) atomic_fetch_add_explicit(&(stats)->field, 1, memory_order_relaxed)

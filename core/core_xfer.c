@@ -30,12 +30,12 @@
 static const uint16_t xfer_edges[CORE_XFER_STATE_COUNT] = {
     [CORE_XFER_IDLE] = EDGE(CORE_XFER_OPENING),
     [CORE_XFER_OPENING] = EDGE(CORE_XFER_WAIT_START) | EDGE(CORE_XFER_IDLE) | EDGE(CORE_XFER_DRAINING),
-    [CORE_XFER_WAIT_START] = EDGE(CORE_XFER_CONNECTING) | EDGE(CORE_XFER_ACCEPTING) |
-                             EDGE(CORE_XFER_HANDSHAKING) | EDGE(CORE_XFER_SENDING) | EDGE(CORE_XFER_DRAINING),
+    [CORE_XFER_WAIT_START] = EDGE(CORE_XFER_CONNECTING) | EDGE(CORE_XFER_ACCEPTING) | EDGE(CORE_XFER_HANDSHAKING) |
+                             EDGE(CORE_XFER_SENDING) | EDGE(CORE_XFER_DRAINING),
     [CORE_XFER_CONNECTING] = EDGE(CORE_XFER_HANDSHAKING) | EDGE(CORE_XFER_SENDING) | EDGE(CORE_XFER_DRAINING),
     [CORE_XFER_ACCEPTING] = EDGE(CORE_XFER_HANDSHAKING) | EDGE(CORE_XFER_SENDING) | EDGE(CORE_XFER_DRAINING),
-    [CORE_XFER_HANDSHAKING] = EDGE(CORE_XFER_SENDING) | EDGE(CORE_XFER_TLS_CLOSING) |
-                              EDGE(CORE_XFER_TLS_CLOSE_RETRY) | EDGE(CORE_XFER_DRAINING),
+    [CORE_XFER_HANDSHAKING] = EDGE(CORE_XFER_SENDING) | EDGE(CORE_XFER_TLS_CLOSING) | EDGE(CORE_XFER_TLS_CLOSE_RETRY) |
+                              EDGE(CORE_XFER_DRAINING),
     [CORE_XFER_SENDING] = EDGE(CORE_XFER_TLS_CLOSING) | EDGE(CORE_XFER_TLS_CLOSE_RETRY) | EDGE(CORE_XFER_DRAINING),
     [CORE_XFER_TLS_CLOSING] = EDGE(CORE_XFER_DRAINING),
     [CORE_XFER_TLS_CLOSE_RETRY] = EDGE(CORE_XFER_TLS_CLOSING) | EDGE(CORE_XFER_DRAINING),
@@ -149,10 +149,11 @@ static void xfer_log_done(core_session *s)
     double secs = (double)us / 1e6;
     char rate[48] = "";
     if (us > 0) snprintf(rate, sizeof(rate), ", %.2f MB/s", (double)x->bytes / secs / 1e6);
-    const char *word = x->result == FTP_OK ? (x->truncated ? "truncated" : "complete")
-                       : x->result == FTP_E_ABORTED ? "aborted" : "failed";
-    core_slog(CORE_LOG_INFO, s->tag, "%s %s: %s (%s), %llu bytes in %.*f s%s", xfer_command(x->kind), x->path,
-              word, x->truncated && x->result == FTP_OK ? "list-max-entries" : xfer_status_name(x->result),
+    const char *word = x->result == FTP_OK          ? (x->truncated ? "truncated" : "complete")
+                       : x->result == FTP_E_ABORTED ? "aborted"
+                                                    : "failed";
+    core_slog(CORE_LOG_INFO, s->tag, "%s %s: %s (%s), %llu bytes in %.*f s%s", xfer_command(x->kind), x->path, word,
+              x->truncated && x->result == FTP_OK ? "list-max-entries" : xfer_status_name(x->result),
               (unsigned long long)x->bytes, us < 1000 ? 6 : 3, secs, rate);
 }
 
@@ -185,8 +186,7 @@ static ftp_status open_check(const core_xfer *x)
         if (!is_reg) return FTP_E_ACCES;
         if (x->offset > x->size) return FTP_E_RANGE; /* RFC 3659 §5.3 */
         return FTP_OK;
-    case FTP_XFER_MLSD:
-        return x->is_dir ? FTP_OK : FTP_E_NOTDIR;
+    case FTP_XFER_MLSD: return x->is_dir ? FTP_OK : FTP_E_NOTDIR;
     default: /* LIST/NLST with a pattern: str is the directory that holds the matches */
         return x->pattern[0] && !x->is_dir ? FTP_E_NOENT : FTP_OK;
     }
@@ -196,8 +196,14 @@ static void open_statx_cb(core_op *o, int res)
 {
     core_session *s = o->s;
     core_xfer *x = &s->x;
-    if (x->state != CORE_XFER_OPENING) { xfer_check_done(s); return; }
-    if (res < 0) { open_done(s, core_status_from_errno(res)); return; }
+    if (x->state != CORE_XFER_OPENING) {
+        xfer_check_done(s);
+        return;
+    }
+    if (res < 0) {
+        open_done(s, core_status_from_errno(res));
+        return;
+    }
     x->is_dir = S_ISDIR(x->sx.stx_mode);
     x->size = x->sx.stx_size;
     open_done(s, open_check(x));
@@ -208,10 +214,16 @@ static void open_cb(core_op *o, int res)
     core_session *s = o->s;
     core_xfer *x = &s->x;
     if (res >= 0) x->file_fd = res;
-    if (x->state != CORE_XFER_OPENING) { xfer_check_done(s); return; }
-    if (res < 0) { open_done(s, core_status_from_errno(res)); return; }
-    io_statx(s->w, xfer_arm(s, &x->file_op, open_statx_cb), x->file_fd, "", AT_EMPTY_PATH, CORE_STATX_MASK,
-             &x->sx, core_op_cb);
+    if (x->state != CORE_XFER_OPENING) {
+        xfer_check_done(s);
+        return;
+    }
+    if (res < 0) {
+        open_done(s, core_status_from_errno(res));
+        return;
+    }
+    io_statx(s->w, xfer_arm(s, &x->file_op, open_statx_cb), x->file_fd, "", AT_EMPTY_PATH, CORE_STATX_MASK, &x->sx,
+             core_op_cb);
 }
 
 /* The per-transfer part of the action: path, glob pattern, NLST prefix. */
@@ -250,7 +262,10 @@ void core_xfer_open(core_session *s, const ftp_action *a, const char *path)
         return;
     }
     int rc = vfs_rel_path(path, x->rel, sizeof(x->rel));
-    if (rc < 0) { open_done(s, core_status_from_errno(rc)); return; }
+    if (rc < 0) {
+        open_done(s, core_status_from_errno(rc));
+        return;
+    }
     vfs_how(&x->how, O_RDONLY | O_NONBLOCK, 0);
     io_openat2(s->w, xfer_arm(s, &x->file_op, open_cb), s->srv->root.fd, x->rel, &x->how, core_op_cb);
 }
@@ -277,7 +292,10 @@ void core_xfer_start(core_session *s, const ftp_action *a)
     x->active_addr = a->addr;
     x->flags = a->flags | (x->flags & FTP_XF_ASCII);
     x->protect = a->protect;
-    if (x->protect && !s->srv->tls) { xfer_finish(s, FTP_E_TLS); return; }
+    if (x->protect && !s->srv->tls) {
+        xfer_finish(s, FTP_E_TLS);
+        return;
+    }
     if (x->mode == FTP_DATA_ACTIVE) {
         xfer_enter(s, CORE_XFER_CONNECTING);
         xfer_conn_connect(s, true);
@@ -367,15 +385,23 @@ void xfer_check_done(core_session *s)
     if (x->job) core_session_close_fd(s, &x->job->dirfd);
     core_list_job_free(x->job);
     x->job = NULL;
-    if (x->tls) { tls_conn_free(x->tls); x->tls = NULL; }
+    if (x->tls) {
+        tls_conn_free(x->tls);
+        x->tls = NULL;
+    }
     x->protect = false;
     xfer_enter(s, CORE_XFER_IDLE);
-    core_xfer_data_close(s); /* the engine treats a PASV/PORT as used up by the transfer */
+    core_xfer_data_close(s);                      /* the engine treats a PASV/PORT as used up by the transfer */
     s->last_activity_ms = io_worker_now_ms(s->w); /* the idle clock restarts after a transfer */
-    ftp_event ev = { .kind = FTP_EV_XFER_DONE, .status = x->result, .bytes = x->bytes,
-                     .truncated = x->truncated, .n_entries = x->n_entries };
-    if (x->result == FTP_OK) CORE_COUNT(&s->srv->stats, transfers_ok);
-    else CORE_COUNT(&s->srv->stats, transfers_failed);
+    ftp_event ev = { .kind = FTP_EV_XFER_DONE,
+                     .status = x->result,
+                     .bytes = x->bytes,
+                     .truncated = x->truncated,
+                     .n_entries = x->n_entries };
+    if (x->result == FTP_OK)
+        CORE_COUNT(&s->srv->stats, transfers_ok);
+    else
+        CORE_COUNT(&s->srv->stats, transfers_failed);
     CORE_COUNT_N(&s->srv->stats, bytes_sent, x->bytes);
     xfer_log_done(s);
     core_session_deliver(s, &ev);

@@ -43,7 +43,7 @@ typedef enum core_xfer_state {
 typedef struct core_pasv {
     int fd;
     uint16_t port;
-    bool detached;           /* no longer the session's current listener */
+    bool detached; /* no longer the session's current listener */
     core_op accept;
 } core_pasv;
 
@@ -51,13 +51,13 @@ typedef struct core_xfer {
     core_xfer_state state;
     /* passive listener */
     core_pasv *pasv;
-    int ready_fd;            /* a data connection accepted from the control peer, not used yet */
+    int ready_fd; /* a data connection accepted from the control peer, not used yet */
     /* active connect */
     core_op connect_op;
     int connect_fd;
-    bool connect_bound;      /* the connect socket was bound to source port L-1 */
+    bool connect_bound; /* the connect socket was bound to source port L-1 */
     ftp_addr active_addr;
-    core_op timer;           /* deadline of the passive accept */
+    core_op timer; /* deadline of the passive accept */
     /* the data connection: live from attach until on_closed (conn.ctx is the session meanwhile,
      * NULL otherwise; it holds one session reference for that time) */
     io_conn conn;
@@ -66,29 +66,29 @@ typedef struct core_xfer {
     ftp_xfer_kind kind;
     unsigned flags;
     ftp_data_mode mode;
-    unsigned perms;          /* XFER_OPEN's perms and facts: MLSD/MLST facts of the listing */
+    unsigned perms; /* XFER_OPEN's perms and facts: MLSD/MLST facts of the listing */
     unsigned facts;
-    bool protect;            /* PROT P: TLS on the data connection */
-    char path[FTP_PATH_MAX + 2]; /* the virtual path (for logs) */
-    char name[256];          /* last path component, for listing a single file */
-    char rel[FTP_PATH_MAX + 2]; /* path relative to the root */
-    char pattern[256];       /* LIST/NLST: glob for the names of directory `path`; "" = none */
+    bool protect;                  /* PROT P: TLS on the data connection */
+    char path[FTP_PATH_MAX + 2];   /* the virtual path (for logs) */
+    char name[256];                /* last path component, for listing a single file */
+    char rel[FTP_PATH_MAX + 2];    /* path relative to the root */
+    char pattern[256];             /* LIST/NLST: glob for the names of directory `path`; "" = none */
     char prefix[FTP_PATH_MAX + 2]; /* NLST: the argument as given, without the pattern */
     bool has_prefix;
     struct open_how how;
     int file_fd;
     bool is_dir;
     struct statx sx;
-    uint64_t offset;         /* file offset of the next read / of the splice */
-    uint64_t size;           /* size at open: never more than this is sent */
-    uint64_t bytes;          /* bytes sent on the data connection */
-    uint64_t start_us;       /* XFER_OPEN (CLOCK_MONOTONIC, µs), for the log line's duration and rate */
-    size_t n_entries;        /* listing: entries sent */
-    bool truncated;          /* listing: cut by --list-max-entries */
-    core_op file_op;         /* openat2 / statx / read */
-    core_op send_op;         /* sendfile completion */
-    uint8_t *rbuf;           /* buffered read (TYPE A, user-space TLS) */
-    bool ascii_cr;           /* ASCII: last byte sent was CR */
+    uint64_t offset;   /* file offset of the next read / of the splice */
+    uint64_t size;     /* size at open: never more than this is sent */
+    uint64_t bytes;    /* bytes sent on the data connection */
+    uint64_t start_us; /* XFER_OPEN (CLOCK_MONOTONIC, µs), for the log line's duration and rate */
+    size_t n_entries;  /* listing: entries sent */
+    bool truncated;    /* listing: cut by --list-max-entries */
+    core_op file_op;   /* openat2 / statx / read */
+    core_op send_op;   /* sendfile completion */
+    uint8_t *rbuf;     /* buffered read (TYPE A, user-space TLS) */
+    bool ascii_cr;     /* ASCII: last byte sent was CR */
     core_op pool_op;
     core_list_job *job;
     tls_conn *tls;           /* PROT P */

@@ -61,8 +61,10 @@ static void pasv_take(core_session *s, core_pasv *p, int fd)
     /* One data connection per PASV. The listener goes first: attaching may finish a short
      * transfer at once, and the engine may then run a pipelined PASV whose listener must stay. */
     pasv_close(s);
-    if (x->state == CORE_XFER_ACCEPTING) xfer_conn_attach(s, fd);
-    else x->ready_fd = fd; /* before XFER_START: kept until it comes */
+    if (x->state == CORE_XFER_ACCEPTING)
+        xfer_conn_attach(s, fd);
+    else
+        x->ready_fd = fd; /* before XFER_START: kept until it comes */
 }
 
 static void pasv_accept_cb(core_op *o, int res)
@@ -119,7 +121,8 @@ static void connect_cb(core_op *o, int res)
         core_session_close_fd(s, &x->connect_fd);
         xfer_check_done(s);
     } else if (res < 0 && x->connect_bound && (res == -EADDRNOTAVAIL || res == -EADDRINUSE)) {
-        core_session_close_fd(s, &x->connect_fd); /* the L-1 source port is busy towards this client (TIME_WAIT): any port will do */
+        core_session_close_fd(
+            s, &x->connect_fd); /* the L-1 source port is busy towards this client (TIME_WAIT): any port will do */
         xfer_conn_connect(s, false);
     } else if (res < 0) {
         core_session_close_fd(s, &x->connect_fd);
@@ -147,7 +150,10 @@ void xfer_conn_connect(core_session *s, bool from_l_minus_1)
         x->connect_bound = fd >= 0;
     }
     if (fd < 0) fd = io_socket_for_connect(dst.ss_family, NULL, 0);
-    if (fd < 0) { xfer_finish(s, FTP_E_CONN); return; }
+    if (fd < 0) {
+        xfer_finish(s, FTP_E_CONN);
+        return;
+    }
     x->connect_fd = fd;
     io_connect(s->w, xfer_arm(s, &x->connect_op, connect_cb), fd, (struct sockaddr *)&dst, dlen,
                s->srv->cfg->data_timeout * 1000u, core_op_cb);
@@ -189,8 +195,14 @@ static void data_on_data(io_conn *c, const uint8_t *d, size_t n)
     core_session *s = c->ctx;
     core_xfer *x = &s->x;
     if (!x->tls || (x->state != CORE_XFER_HANDSHAKING && x->state != CORE_XFER_SENDING)) return;
-    if (tls_conn_feed(x->tls, d, n) < 0) { xfer_finish(s, FTP_E_TLS); return; }
-    if (x->state == CORE_XFER_HANDSHAKING) { data_tls_handshake(s); return; }
+    if (tls_conn_feed(x->tls, d, n) < 0) {
+        xfer_finish(s, FTP_E_TLS);
+        return;
+    }
+    if (x->state == CORE_XFER_HANDSHAKING) {
+        data_tls_handshake(s);
+        return;
+    }
     /* After the handshake the client sends nothing but, at the end, its close_notify. */
     uint8_t buf[4096];
     while (tls_conn_read(x->tls, buf, sizeof(buf)) > 0) {}
@@ -220,11 +232,8 @@ static void data_on_drained(io_conn *c)
     case CORE_XFER_TLS_CLOSE_RETRY:
         xfer_finish(s, x->result); /* our close_notify has left */
         break;
-    case CORE_XFER_SENDING:
-        xfer_payload_drained(s);
-        break;
-    default:
-        break;
+    case CORE_XFER_SENDING: xfer_payload_drained(s); break;
+    default: break;
     }
 }
 
@@ -238,8 +247,11 @@ static void data_on_closed(io_conn *c)
 }
 
 static const io_conn_handler data_handler = {
-    .on_data = data_on_data, .on_eof = data_on_eof, .on_error = data_on_error,
-    .on_drained = data_on_drained, .on_closed = data_on_closed,
+    .on_data = data_on_data,
+    .on_eof = data_on_eof,
+    .on_error = data_on_error,
+    .on_drained = data_on_drained,
+    .on_closed = data_on_closed,
 };
 
 void xfer_conn_attach(core_session *s, int fd)
@@ -258,7 +270,10 @@ void xfer_conn_attach(core_session *s, int fd)
     /* PROT P: the FTP client is the TLS client whichever side connected (RFC 4217). */
     xfer_enter(s, CORE_XFER_HANDSHAKING);
     x->tls = tls_conn_new(s->srv->tls);
-    if (!x->tls) { xfer_finish(s, FTP_E_TLS); return; }
+    if (!x->tls) {
+        xfer_finish(s, FTP_E_TLS);
+        return;
+    }
     if (tls_ctx_ktls_available(s->srv->tls)) tls_conn_attach_fd(x->tls, fd, TLS_KTLS_DIR_TX);
     if (io_conn_recv_start(&x->conn) < 0) xfer_finish(s, FTP_E_TLS);
 }
@@ -300,6 +315,8 @@ void xfer_tls_close_retry(core_session *s)
     int rc = tls_conn_shutdown(x->tls);
     if (rc == TLS_WANT_WRITE) return;
     if (rc == TLS_DONE) core_tls_flush(x->tls, &x->conn);
-    if (rc != TLS_DONE || io_conn_queued(&x->conn) == 0) xfer_finish(s, x->result);
-    else xfer_enter(s, CORE_XFER_TLS_CLOSING);
+    if (rc != TLS_DONE || io_conn_queued(&x->conn) == 0)
+        xfer_finish(s, x->result);
+    else
+        xfer_enter(s, CORE_XFER_TLS_CLOSING);
 }

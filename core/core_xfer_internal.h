@@ -29,9 +29,9 @@ void xfer_tick_start(core_session *s);
 static inline io_op *xfer_arm(core_session *s, core_op *o, core_op_fn done) { return core_op_arm(o, s, done, NULL); }
 
 /* core_xfer_conn.c: the data connection */
-void xfer_conn_attach(core_session *s, int fd);         /* → HANDSHAKING or SENDING */
+void xfer_conn_attach(core_session *s, int fd);               /* → HANDSHAKING or SENDING */
 void xfer_conn_connect(core_session *s, bool from_l_minus_1); /* in CONNECTING */
-void xfer_conn_close(core_session *s);                   /* io_conn_close when live */
+void xfer_conn_close(core_session *s);                        /* io_conn_close when live */
 /* All payload is queued: our close_notify on a protected connection (→ TLS_CLOSING /
  * TLS_CLOSE_RETRY), else finish with st now. */
 void xfer_tls_close_then_finish(core_session *s, ftp_status st);
@@ -39,8 +39,8 @@ void xfer_tls_close_then_finish(core_session *s, ftp_status st);
 void xfer_tls_close_retry(core_session *s);
 
 /* core_xfer_payload.c: the bytes */
-void xfer_payload_start(core_session *s);               /* entering SENDING */
-void xfer_payload_drained(core_session *s);              /* SENDING and the send queue is empty */
+void xfer_payload_start(core_session *s);   /* entering SENDING */
+void xfer_payload_drained(core_session *s); /* SENDING and the send queue is empty */
 /* Send n payload bytes at p; owned (may be NULL) is a malloc'd buffer holding them that this
  * function frees or hands on. Returns -1 when the transfer was finished with an error. */
 int xfer_payload_write(core_session *s, const uint8_t *p, size_t n, void *owned);

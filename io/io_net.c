@@ -149,8 +149,10 @@ int io_port_range_listen(io_port_range *r, const struct sockaddr *local, socklen
         unsigned i = (start + k) % r->n;
         if (!bit_take(r, i)) continue;
         uint16_t p = (uint16_t)(r->lo + i);
-        if (ss.ss_family == AF_INET) ((struct sockaddr_in *)&ss)->sin_port = htons(p);
-        else ((struct sockaddr_in6 *)&ss)->sin6_port = htons(p);
+        if (ss.ss_family == AF_INET)
+            ((struct sockaddr_in *)&ss)->sin_port = htons(p);
+        else
+            ((struct sockaddr_in6 *)&ss)->sin6_port = htons(p);
         int fd = io_listen_tcp((struct sockaddr *)&ss, len, 8, false);
         if (fd >= 0) {
             *port = p;

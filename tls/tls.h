@@ -27,16 +27,18 @@
 
 /* Status codes. Functions returning ssize_t use >= 0 for byte counts and these (< 0) otherwise. */
 enum {
-    TLS_DONE = 0,         /* the operation finished */
-    TLS_WANT_MORE = -1,   /* needs more ciphertext from the peer: feed and call again */
-    TLS_FAIL = -2,        /* fatal: reason in tls_conn_error(); send out_pending (an alert), close */
-    TLS_CLOSED = -3,      /* the peer sent close_notify: a clean end of its stream */
-    TLS_TRUNCATED = -4,   /* TCP EOF without close_notify: the peer's stream is truncated */
-    TLS_WANT_WRITE = -5,  /* kTLS only: a direct send to the socket would block; call again when
+    TLS_DONE = 0,        /* the operation finished */
+    TLS_WANT_MORE = -1,  /* needs more ciphertext from the peer: feed and call again */
+    TLS_FAIL = -2,       /* fatal: reason in tls_conn_error(); send out_pending (an alert), close */
+    TLS_CLOSED = -3,     /* the peer sent close_notify: a clean end of its stream */
+    TLS_TRUNCATED = -4,  /* TCP EOF without close_notify: the peer's stream is truncated */
+    TLS_WANT_WRITE = -5, /* kTLS only: a direct send to the socket would block; call again when
                              the socket is writable (and after sending everything out_take gave) */
 };
 
-enum { TLS_KTLS_AUTO = 0, TLS_KTLS_ON = 1, TLS_KTLS_OFF = 2 };
+enum { TLS_KTLS_AUTO = 0,
+       TLS_KTLS_ON = 1,
+       TLS_KTLS_OFF = 2 };
 
 #define TLS_TOKEN_LEN 16
 
@@ -46,13 +48,13 @@ enum { TLS_KTLS_AUTO = 0, TLS_KTLS_ON = 1, TLS_KTLS_OFF = 2 };
 #define TLS_SESSION_LIFETIME_S 604800u
 
 typedef struct tls_settings {
-    const char *cert_file;   /* PEM certificate (chain allowed: leaf first); NULL → self-signed */
-    const char *key_file;    /* PEM private key (RSA or EC); NULL → same file as cert_file */
-    const char *ciphers;     /* TLS 1.2 cipher list; NULL → "ECDHE+AESGCM:ECDHE+CHACHA20" order */
-    const char *ciphersuites;/* TLS 1.3 suites; NULL → AES-128-GCM, AES-256-GCM, CHACHA20 */
-    const char *hostname;    /* CN of the self-signed certificate; NULL → gethostname() or "ringftpd" */
-    int ktls;                /* TLS_KTLS_AUTO (default) / ON / OFF */
-    bool alpn_strict;        /* default true: ALPN offered without "ftp" → no_application_protocol */
+    const char *cert_file;          /* PEM certificate (chain allowed: leaf first); NULL → self-signed */
+    const char *key_file;           /* PEM private key (RSA or EC); NULL → same file as cert_file */
+    const char *ciphers;            /* TLS 1.2 cipher list; NULL → "ECDHE+AESGCM:ECDHE+CHACHA20" order */
+    const char *ciphersuites;       /* TLS 1.3 suites; NULL → AES-128-GCM, AES-256-GCM, CHACHA20 */
+    const char *hostname;           /* CN of the self-signed certificate; NULL → gethostname() or "ringftpd" */
+    int ktls;                       /* TLS_KTLS_AUTO (default) / ON / OFF */
+    bool alpn_strict;               /* default true: ALPN offered without "ftp" → no_application_protocol */
     unsigned ticket_rotate_s;       /* ticket key rotation period, default 3600 (0 is taken as 1) */
     unsigned tickets_per_handshake; /* TLS 1.3 tickets issued per full handshake, default 4 */
     unsigned session_cache_size;    /* server session-ID cache entries, default 20480 */
@@ -154,9 +156,9 @@ bool tls_conn_handshake_done(const tls_conn *c);
 const char *tls_conn_error(const tls_conn *c);
 
 /* Introspection (valid after the handshake; "" / false before). */
-const char *tls_conn_version(const tls_conn *c);   /* "TLSv1.3" */
-const char *tls_conn_cipher(const tls_conn *c);    /* "TLS_AES_128_GCM_SHA256" */
-const char *tls_conn_alpn(const tls_conn *c);      /* "ftp" or "" when none was negotiated */
+const char *tls_conn_version(const tls_conn *c); /* "TLSv1.3" */
+const char *tls_conn_cipher(const tls_conn *c);  /* "TLS_AES_128_GCM_SHA256" */
+const char *tls_conn_alpn(const tls_conn *c);    /* "ftp" or "" when none was negotiated */
 bool tls_conn_session_reused(const tls_conn *c);
 /* Completed handshakes on this connection (1 after the handshake; never 2: no renegotiation). */
 unsigned tls_conn_handshakes(const tls_conn *c);
@@ -176,7 +178,8 @@ int tls_conn_check_binding(tls_conn *data, const uint8_t token[TLS_TOKEN_LEN]);
 
 /* ---- kTLS ---- */
 
-enum { TLS_KTLS_DIR_TX = 1, TLS_KTLS_DIR_RX = 2 };
+enum { TLS_KTLS_DIR_TX = 1,
+       TLS_KTLS_DIR_RX = 2 };
 
 /* Gives the connection its socket so that OpenSSL may install the traffic keys in the kernel
  * during the handshake (SSL_OP_ENABLE_KTLS with a custom BIO). dirs: TLS_KTLS_DIR_TX and/or

@@ -22,9 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_CIPHERS                                                                            \
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
+#define DEFAULT_CIPHERS                                          \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define DEFAULT_SUITES "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
@@ -404,13 +404,15 @@ static EVP_PKEY *load_key(const tls_settings *s, char *err, size_t errlen)
         if (s->key_file == NULL)
             snprintf(err, errlen,
                      "no private key in certificate file %s: give the key file with --key FILE "
-                     "(or append the PEM private key to %s)", keyf, keyf);
+                     "(or append the PEM private key to %s)",
+                     keyf, keyf);
         else
             snprintf(err, errlen, "no private key in %s (expected a PEM \"PRIVATE KEY\" block)", keyf);
     } else if (encrypted) {
         snprintf(err, errlen,
                  "private key %s is encrypted and passphrases are not supported: store it decrypted "
-                 "(openssl pkey -in %s -out KEYFILE), readable by ringftpd only", keyf, keyf);
+                 "(openssl pkey -in %s -out KEYFILE), readable by ringftpd only",
+                 keyf, keyf);
     } else {
         BIO *b = BIO_new_mem_buf(f.p, (int)f.n);
         key = b != NULL ? PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL) : NULL;

@@ -22,17 +22,17 @@ typedef struct tls_buf {
     size_t off, len, cap;
 } tls_buf;
 
-int tls_buf_append(tls_buf *b, const void *data, size_t n);   /* 0 or -1 (ENOMEM) */
+int tls_buf_append(tls_buf *b, const void *data, size_t n); /* 0 or -1 (ENOMEM) */
 static inline size_t tls_buf_live(const tls_buf *b) { return b->len - b->off; }
 
 /* One session ticket key of the ring (docs/tls.md, "Ticket keys"). The newest key encrypts new
  * tickets; every key still in the ring decrypts. A key leaves the ring when it is not the newest,
  * no live control connection pins it, and two rotation periods have passed since it was born. */
 typedef struct tls_ticket_key {
-    struct tls_ticket_key *next;   /* older keys follow */
-    uint64_t serial;               /* never reused within a context; 0 means "none" elsewhere */
-    uint64_t born;                 /* ctx->clock() when it became the encrypting key */
-    unsigned pins;                 /* live control connections whose tickets it encrypted */
+    struct tls_ticket_key *next; /* older keys follow */
+    uint64_t serial;             /* never reused within a context; 0 means "none" elsewhere */
+    uint64_t born;               /* ctx->clock() when it became the encrypting key */
+    unsigned pins;               /* live control connections whose tickets it encrypted */
     uint8_t name[16];
     uint8_t aes[32];
     uint8_t hmac[32];
@@ -67,14 +67,14 @@ struct tls_conn {
     bool reneg_seen;
     bool bound;
     unsigned handshakes;
-    uint8_t token[TLS_TOKEN_LEN];      /* control conn: the token its tickets carry */
-    bool resumed_seen;                 /* data conn: a ticket was decrypted ... */
-    size_t resumed_len;                /* ... and carried this much appdata: */
+    uint8_t token[TLS_TOKEN_LEN]; /* control conn: the token its tickets carry */
+    bool resumed_seen;            /* data conn: a ticket was decrypted ... */
+    size_t resumed_len;           /* ... and carried this much appdata: */
     uint8_t resumed_token[TLS_TOKEN_LEN];
-    tls_ticket_key *pinned;            /* control conn: the key its tickets are encrypted under
+    tls_ticket_key *pinned; /* control conn: the key its tickets are encrypted under
                                           (pinned in the ring until tls_conn_free) */
-    uint64_t issued_key;               /* serial of the key of the last ticket issued here */
-    uint64_t resumed_key;              /* serial of the key that decrypted the resumed ticket */
+    uint64_t issued_key;    /* serial of the key of the last ticket issued here */
+    uint64_t resumed_key;   /* serial of the key that decrypted the resumed ticket */
     char err[240];
     char alpn[32];
     /* kTLS */
@@ -82,8 +82,8 @@ struct tls_conn {
     unsigned ktls_dirs;
     bool ulp_done, ulp_failed;
     bool ktls_tx, ktls_rx, ktls_broken;
-    int ctrl_type;          /* record type of the next direct kTLS send, -1 = application data */
-    size_t rx_rec_left;     /* RX mode: bytes of the current synthesized record not yet read */
+    int ctrl_type;      /* record type of the next direct kTLS send, -1 = application data */
+    size_t rx_rec_left; /* RX mode: bytes of the current synthesized record not yet read */
     char ktls_note[200];
 };
 
@@ -109,6 +109,6 @@ tls_conn *tls_conn_from_ssl(const SSL *ssl);
 
 /* tls_ktls.c: BIO hooks while an fd is attached. */
 long tls_ktls_ctrl(tls_conn *c, int cmd, long num, void *ptr, bool *handled);
-int tls_ktls_write(tls_conn *c, const char *data, int n);   /* direct control-message send */
+int tls_ktls_write(tls_conn *c, const char *data, int n); /* direct control-message send */
 
 #endif

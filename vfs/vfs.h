@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 
 typedef struct vfs_root {
-    int fd;          /* O_PATH | O_DIRECTORY descriptor of the root */
+    int fd; /* O_PATH | O_DIRECTORY descriptor of the root */
 } vfs_root;
 
 /* Open dir as a root. Returns 0 or -errno. */
@@ -54,9 +54,9 @@ int vfs_stat_rel(const vfs_root *r, const char *rel, vfs_meta *m);
 
 /* A directory listing: entries with names in one arena, sorted by name (byte order). */
 typedef struct vfs_dirent {
-    const char *name;  /* NUL-terminated, inside the listing's arena */
+    const char *name; /* NUL-terminated, inside the listing's arena */
     size_t name_len;
-    vfs_meta meta;     /* lstat-style (a symlink is reported as a link) */
+    vfs_meta meta;           /* lstat-style (a symlink is reported as a link) */
     const char *link_target; /* symlinks: the link's text (readlinkat, never resolved), NUL-terminated
                                 in the arena; NULL for other entries or when it cannot be read */
     size_t link_len;
@@ -65,7 +65,7 @@ typedef struct vfs_dirent {
 typedef struct vfs_dirlist {
     vfs_dirent *v;
     size_t n;
-    bool truncated;    /* more entries than max_entries */
+    bool truncated; /* more entries than max_entries */
     char *arena;
     size_t arena_len, arena_cap;
     size_t cap;

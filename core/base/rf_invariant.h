@@ -13,19 +13,19 @@
 #include <stdlib.h>
 
 __attribute__((noreturn, cold)) static inline void rf__invariant_failed(const char *file, int line,
-                                                                       const char *func,
-                                                                       const char *cond,
-                                                                       const char *msg)
+                                                                        const char *func,
+                                                                        const char *cond,
+                                                                        const char *msg)
 {
     fprintf(stderr, "%s:%d: %s: invariant failed: %s: %s\n", file, line, func, cond, msg);
     fflush(stderr);
     abort();
 }
 
-#define RF_INVARIANT(cond, msg)                                                   \
-    do {                                                                          \
-        if (__builtin_expect(!(cond), 0))                                         \
-            rf__invariant_failed(__FILE__, __LINE__, __func__, #cond, (msg));     \
+#define RF_INVARIANT(cond, msg)                                               \
+    do {                                                                      \
+        if (__builtin_expect(!(cond), 0))                                     \
+            rf__invariant_failed(__FILE__, __LINE__, __func__, #cond, (msg)); \
     } while (0)
 
 #define RF_UNREACHABLE(msg) rf__invariant_failed(__FILE__, __LINE__, __func__, "unreachable", (msg))

@@ -10,10 +10,10 @@
 #include "ftp_types.h"
 
 /* Each parser returns 0 on success, -1 on bad syntax. */
-int ftp_addr_parse_port(ftp_view arg, ftp_addr *out);               /* PORT h1,...,p2 */
+int ftp_addr_parse_port(ftp_view arg, ftp_addr *out); /* PORT h1,...,p2 */
 /* EPRT: returns 0, -1 bad syntax, -2 unknown network protocol (→ 522). */
 int ftp_addr_parse_eprt(ftp_view arg, ftp_addr *out);
-int ftp_addr_parse_ip(ftp_view text, ftp_addr *out);                /* "1.2.3.4" or "::1" */
+int ftp_addr_parse_ip(ftp_view text, ftp_addr *out); /* "1.2.3.4" or "::1" */
 /* Text of the IP alone (no port) into b. */
 int ftp_addr_format_ip(ftp_buf *b, const ftp_addr *a);
 /* "h1,h2,h3,h4,p1,p2" for a 227 reply (IPv4 only; returns -1 otherwise). */

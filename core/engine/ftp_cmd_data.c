@@ -18,8 +18,7 @@ static bool refuse_ascii_offset(ftp_session *s, uint64_t offset, ftp_out *out);
 
 static bool refuse_if_epsv_all(ftp_session *s, ftp_out *out)
 {
-    if (!s->epsv_all)
-        return false;
+    if (!s->epsv_all) return false;
     ftp_reply(out, FTP_R_BAD_SEQUENCE, "EPSV ALL in effect: only EPSV is allowed");
     return true;
 }
@@ -67,21 +66,18 @@ static void set_active(ftp_session *s, const ftp_addr *a, const char *verb, ftp_
 void ftp_h_port(ftp_session *s, ftp_view arg, ftp_out *out)
 {
     ftp_addr a;
-    if (refuse_if_epsv_all(s, out))
-        return;
+    if (refuse_if_epsv_all(s, out)) return;
     if (ftp_addr_parse_port(ftp_view_trim(arg), &a) < 0) {
         ftp_reply(out, FTP_R_SYNTAX_ERROR_ARGS, "Syntax error in PORT arguments");
         return;
     }
-    if (active_target_ok(s, &a, out))
-        set_active(s, &a, "PORT", out);
+    if (active_target_ok(s, &a, out)) set_active(s, &a, "PORT", out);
 }
 
 void ftp_h_eprt(ftp_session *s, ftp_view arg, ftp_out *out)
 {
     ftp_addr a;
-    if (refuse_if_epsv_all(s, out))
-        return;
+    if (refuse_if_epsv_all(s, out)) return;
     int rc = ftp_addr_parse_eprt(ftp_view_trim(arg), &a);
     if (rc == -2) {
         ftp_reply(out, FTP_R_NET_PROTO_UNSUPP, "Network protocol not supported, use (1,2)");
@@ -91,8 +87,7 @@ void ftp_h_eprt(ftp_session *s, ftp_view arg, ftp_out *out)
         ftp_reply(out, FTP_R_SYNTAX_ERROR_ARGS, "Syntax error in EPRT arguments");
         return;
     }
-    if (active_target_ok(s, &a, out))
-        set_active(s, &a, "EPRT", out);
+    if (active_target_ok(s, &a, out)) set_active(s, &a, "EPRT", out);
 }
 
 static void open_passive(ftp_session *s, uint8_t family, ftp_cont k, ftp_out *out)
@@ -105,8 +100,7 @@ static void open_passive(ftp_session *s, uint8_t family, ftp_cont k, ftp_out *ou
 
 void ftp_h_pasv(ftp_session *s, ftp_view arg, ftp_out *out)
 {
-    if (refuse_if_epsv_all(s, out))
-        return;
+    if (refuse_if_epsv_all(s, out)) return;
     if (s->conn.local.family != FTP_AF_INET) {
         ftp_reply(out, FTP_R_NET_PROTO_UNSUPP, "PASV is IPv4 only, use EPSV");
         return;
@@ -154,8 +148,7 @@ void ftp_k_pasv(ftp_session *s, ftp_cont k, const ftp_event *ev, ftp_out *out)
         return;
     }
     const ftp_addr *ann = s->cfg->pasv_address;
-    if (!ann || ann->family != FTP_AF_INET)
-        ann = &s->conn.local;
+    if (!ann || ann->family != FTP_AF_INET) ann = &s->conn.local;
     ftp_buf hp;
     ftp_buf_init(&hp, 64);
     ftp_addr_format_pasv(&hp, ann, ev->port);
@@ -237,15 +230,9 @@ void ftp_h_rest(ftp_session *s, ftp_view arg, ftp_out *out)
     ftp_reply(out, FTP_R_PENDING_MORE_INFO, "Restart position accepted (%llu)", (unsigned long long)n);
 }
 
-static bool is_listing(ftp_xfer_kind k)
-{
-    return k == FTP_XFER_LIST || k == FTP_XFER_NLST || k == FTP_XFER_MLSD;
-}
+static bool is_listing(ftp_xfer_kind k) { return k == FTP_XFER_LIST || k == FTP_XFER_NLST || k == FTP_XFER_MLSD; }
 
-static bool is_upload(ftp_xfer_kind k)
-{
-    return k == FTP_XFER_STOR || k == FTP_XFER_APPE || k == FTP_XFER_STOU;
-}
+static bool is_upload(ftp_xfer_kind k) { return k == FTP_XFER_STOR || k == FTP_XFER_APPE || k == FTP_XFER_STOU; }
 
 /* Option letters LIST/NLST/STAT know: a A → dot files (. and .. are never listed), l → long
  * format (NLST), d → the directory itself, L 1 → accepted and ignored (links are already
@@ -253,10 +240,12 @@ static bool is_upload(ftp_xfer_kind k)
 static bool option_letter(char c, unsigned *flags)
 {
     switch (c) {
-    case 'a': case 'A': *flags |= FTP_XF_LIST_ALL; return true;
+    case 'a':
+    case 'A': *flags |= FTP_XF_LIST_ALL; return true;
     case 'l': *flags |= FTP_XF_LIST_LONG; return true;
     case 'd': *flags |= FTP_XF_LIST_DIR; return true;
-    case 'L': case '1': return true;
+    case 'L':
+    case '1': return true;
     default: return false;
     }
 }
@@ -265,8 +254,7 @@ static bool option_letter(char c, unsigned *flags)
 static size_t word_len(ftp_view v)
 {
     size_t i = 0;
-    while (i < v.n && v.p[i] != ' ' && v.p[i] != '\t')
-        i++;
+    while (i < v.n && v.p[i] != ' ' && v.p[i] != '\t') i++;
     return i;
 }
 
@@ -279,12 +267,10 @@ ftp_view ftp_list_options(ftp_view arg, unsigned *flags)
         bool opts = wn >= 2;
         if (wn == 2 && v.p[1] == '-') { /* "--": the end of options, the rest is the path */
             v.p += wn, v.n -= wn;
-            if (v.n > 0)
-                v.p++, v.n--;
+            if (v.n > 0) v.p++, v.n--;
             return v;
         }
-        for (size_t i = 1; opts && i < wn; i++)
-            opts = option_letter(v.p[i], &f);
+        for (size_t i = 1; opts && i < wn; i++) opts = option_letter(v.p[i], &f);
         if (!opts) /* "-dash.txt": a name, not options */
             return v;
         *flags |= f;
@@ -298,14 +284,11 @@ ftp_view ftp_list_options(ftp_view arg, unsigned *flags)
 bool ftp_list_split_glob(ftp_view path, ftp_view *dir, ftp_view *pattern)
 {
     size_t cut = path.n;
-    while (cut > 0 && path.p[cut - 1] != '/')
-        cut--;
+    while (cut > 0 && path.p[cut - 1] != '/') cut--;
     ftp_view last = { path.p + cut, path.n - cut };
     bool magic = false;
-    for (size_t i = 0; i < last.n && !magic; i++)
-        magic = last.p[i] == '*' || last.p[i] == '?' || last.p[i] == '[';
-    if (!magic)
-        return false;
+    for (size_t i = 0; i < last.n && !magic; i++) magic = last.p[i] == '*' || last.p[i] == '?' || last.p[i] == '[';
+    if (!magic) return false;
     *dir = (ftp_view){ path.p, cut };
     *pattern = last;
     return true;
@@ -317,8 +300,7 @@ bool ftp_list_split_glob(ftp_view path, ftp_view *dir, ftp_view *pattern)
  * (docs/engine.md). */
 static bool refuse_ascii_offset(ftp_session *s, uint64_t offset, ftp_out *out)
 {
-    if (!s->type_ascii || offset == 0)
-        return false;
+    if (!s->type_ascii || offset == 0) return false;
     ftp_reply(out, FTP_R_PARAM_NOT_IMPL, "Restart is not available in TYPE A; use TYPE I");
     return true;
 }
@@ -341,14 +323,12 @@ static void start_xfer(ftp_session *s, ftp_xfer_kind kind, ftp_view arg, unsigne
         return;
     }
     bool has_offset = kind == FTP_XFER_RETR || kind == FTP_XFER_STOR || kind == FTP_XFER_APPE;
-    if (has_offset && refuse_ascii_offset(s, offset, out))
-        return;
+    if (has_offset && refuse_ascii_offset(s, offset, out)) return;
     /* LIST/NLST: a pattern in the last component lists the matching names of its directory
      * (RFC 959 §4.1.3 "multiple get"); wildcards elsewhere are literal bytes */
     ftp_view dir, pattern = { NULL, 0 };
     bool glob = (kind == FTP_XFER_LIST || kind == FTP_XFER_NLST) && ftp_list_split_glob(arg, &dir, &pattern);
-    if (!ftp_resolve_target(s, glob ? dir : arg, out))
-        return;
+    if (!ftp_resolve_target(s, glob ? dir : arg, out)) return;
     if (glob && pattern.p[0] == '.') /* ".*" asks for dot files, as in a shell */
         lflags |= FTP_XF_LIST_ALL;
     ftp_action *a = ftp_out_push(out, FTP_ACT_XFER_OPEN);
@@ -367,8 +347,7 @@ static void start_xfer(ftp_session *s, ftp_xfer_kind kind, ftp_view arg, unsigne
         if (arg.n > 0 && dn > 1) { /* "/d/name" → "/d" + "name"; "/name" → "/" + "name" */
             base = ftp_path_basename(s->target);
             dn = (size_t)(base.p - s->target);
-            if (dn > 1)
-                dn--;
+            if (dn > 1) dn--;
         }
         memcpy(udir, s->target, dn);
         udir[dn] = '\0';
@@ -377,8 +356,7 @@ static void start_xfer(ftp_session *s, ftp_xfer_kind kind, ftp_view arg, unsigne
     } else {
         a->str_off = ftp_out_intern(out, s->target);
     }
-    if (glob)
-        a->pattern_off = ftp_out_intern_view(out, pattern);
+    if (glob) a->pattern_off = ftp_out_intern_view(out, pattern);
     if (kind == FTP_XFER_NLST) /* E2: NLST names are given back with the client's own prefix */
         a->prefix_off = ftp_out_intern_view(out, glob ? dir : arg);
     s->xfer = kind;
@@ -389,7 +367,10 @@ static void start_xfer(ftp_session *s, ftp_xfer_kind kind, ftp_view arg, unsigne
 void ftp_h_retr(ftp_session *s, ftp_view arg, ftp_out *out) { start_xfer(s, FTP_XFER_RETR, arg, 0, out); }
 void ftp_h_stor(ftp_session *s, ftp_view arg, ftp_out *out) { start_xfer(s, FTP_XFER_STOR, arg, 0, out); }
 void ftp_h_appe(ftp_session *s, ftp_view arg, ftp_out *out) { start_xfer(s, FTP_XFER_APPE, arg, 0, out); }
-void ftp_h_stou(ftp_session *s, ftp_view arg, ftp_out *out) { start_xfer(s, FTP_XFER_STOU, ftp_view_trim(arg), 0, out); }
+void ftp_h_stou(ftp_session *s, ftp_view arg, ftp_out *out)
+{
+    start_xfer(s, FTP_XFER_STOU, ftp_view_trim(arg), 0, out);
+}
 void ftp_h_mlsd(ftp_session *s, ftp_view arg, ftp_out *out) { start_xfer(s, FTP_XFER_MLSD, arg, 0, out); }
 
 void ftp_h_list(ftp_session *s, ftp_view arg, ftp_out *out)
@@ -409,8 +390,7 @@ void ftp_h_nlst(ftp_session *s, ftp_view arg, ftp_out *out)
 /* QUIT arrived during the transfer: its 221 follows the transfer's reply. */
 static void quit_if_asked(ftp_session *s, ftp_out *out)
 {
-    if (!s->quit_after_xfer)
-        return;
+    if (!s->quit_after_xfer) return;
     s->quit_after_xfer = false;
     ftp_reply(out, FTP_R_GOODBYE, "Goodbye");
     ftp_emit_close(s, out);
@@ -502,8 +482,8 @@ void ftp_k_xfer_opened(ftp_session *s, unsigned lflags, const ftp_event *ev, ftp
     else if (kind == FTP_XFER_STOU)
         ftp_reply(out, FTP_R_FILE_STATUS_OK, "FILE: %s", ev->str ? ev->str : s->target);
     else if (kind == FTP_XFER_RETR && !s->type_ascii) /* TYPE A sends more bytes than stored */
-        ftp_reply(out, FTP_R_FILE_STATUS_OK, "Opening %s mode data connection for %s (%llu bytes)", mode,
-                  s->target, (unsigned long long)ev->st.size);
+        ftp_reply(out, FTP_R_FILE_STATUS_OK, "Opening %s mode data connection for %s (%llu bytes)", mode, s->target,
+                  (unsigned long long)ev->st.size);
     else
         ftp_reply(out, FTP_R_FILE_STATUS_OK, "Opening %s mode data connection for %s", mode, s->target);
     ftp_reply_iac_since(out, from);
@@ -523,8 +503,7 @@ void ftp_k_xfer_done(ftp_session *s, const ftp_event *ev, ftp_out *out)
     s->xfer = FTP_XFER_NONE;
     forget_data(s);
     reply_xfer_result(s, kind, ev, out);
-    if (s->abort_requested)
-        abort_finished(s, out);
+    if (s->abort_requested) abort_finished(s, out);
     quit_if_asked(s, out);
 }
 

@@ -4,7 +4,8 @@
  * 2228, 2389, 2428, 2640, 3659, 7151 and MFMT (with the X* aliases of RFC 775); the dispatch rules
  * (verb case-insensitive, the argument after exactly one blank, 500 for an empty line and for an
  * unknown verb, 502 not implemented, 530 before login, 501 missing argument, RNFR forgotten by any
- * command but RNTO); doubling 0xFF in replies that echo client bytes (ftp_reply_iac_since); and FEAT, OPTS, LANG, HELP, SITE, SYST, NOOP, ACCT, ALLO
+ * command but RNTO); doubling 0xFF in replies that echo client bytes (ftp_reply_iac_since); and FEAT, OPTS,
+ * LANG, HELP, SITE, SYST, NOOP, ACCT, ALLO
  * and STAT without argument. Must not: wait for I/O (those handlers live in ftp_cmd_*.c) or call
  * anything outside libc. */
 #include "ftp_commands.h"
@@ -86,22 +87,18 @@ static const ftp_cmd cmd_table[] = {
 
 const ftp_cmd *ftp_cmd_find(ftp_view verb)
 {
-    if (verb.n == 0 || verb.n > VERB_MAX)
-        return NULL;
+    if (verb.n == 0 || verb.n > VERB_MAX) return NULL;
     for (size_t i = 0; i < N_CMDS; i++)
-        if (ftp_view_eq_nocase(verb, cmd_table[i].verb))
-            return &cmd_table[i];
+        if (ftp_view_eq_nocase(verb, cmd_table[i].verb)) return &cmd_table[i];
     return NULL;
 }
 
 bool ftp_cmd_runs_during_xfer(const char *line, size_t len, bool has_nul)
 {
-    if (has_nul)
-        return false;
+    if (has_nul) return false;
     ftp_view verb;
     ftp_view arg = ftp_view_trim(ftp_view_split_word((ftp_view){ line, len }, &verb));
-    if (ftp_view_eq_nocase(verb, "ABOR") || ftp_view_eq_nocase(verb, "QUIT"))
-        return true;
+    if (ftp_view_eq_nocase(verb, "ABOR") || ftp_view_eq_nocase(verb, "QUIT")) return true;
     return ftp_view_eq_nocase(verb, "STAT") && arg.n == 0;
 }
 
@@ -110,8 +107,7 @@ void ftp_cmd_dispatch(ftp_session *s, const char *line, size_t len, bool has_nul
     ftp_view verb;
     ftp_view arg = ftp_view_split_verb((ftp_view){ line, len }, &verb);
     const ftp_cmd *c = has_nul ? NULL : ftp_cmd_find(verb);
-    if (s->rnfr[0] && !(c && c->fn == ftp_h_rnto))
-        s->rnfr[0] = '\0'; /* RNTO must follow RNFR immediately */
+    if (s->rnfr[0] && !(c && c->fn == ftp_h_rnto)) s->rnfr[0] = '\0'; /* RNTO must follow RNFR immediately */
     if (has_nul) {
         ftp_reply(out, FTP_R_SYNTAX_ERROR, "NUL byte in command line");
         return;
@@ -158,8 +154,7 @@ void ftp_h_feat(ftp_session *s, ftp_view arg, ftp_out *out)
         ftp_reply_line(out, " PBSZ");
         ftp_reply_line(out, " PROT C;P;");
     }
-    if (cfg->ccc_allowed && !s->implicit)
-        ftp_reply_line(out, " CCC");
+    if (cfg->ccc_allowed && !s->implicit) ftp_reply_line(out, " CCC");
     ftp_reply_line(out, " EPRT");
     ftp_reply_line(out, " EPSV");
     ftp_reply_line(out, " HOST");
@@ -178,9 +173,16 @@ void ftp_h_feat(ftp_session *s, ftp_view arg, ftp_out *out)
     ftp_reply(out, FTP_R_SYSTEM_STATUS, "End");
 }
 
-static const struct { const char *name; unsigned bit; } fact_names[] = {
-    { "type", FTP_FACT_TYPE }, { "size", FTP_FACT_SIZE }, { "modify", FTP_FACT_MODIFY },
-    { "perm", FTP_FACT_PERM }, { "unique", FTP_FACT_UNIQUE }, { "UNIX.mode", FTP_FACT_UNIX_MODE },
+static const struct {
+    const char *name;
+    unsigned bit;
+} fact_names[] = {
+    { "type", FTP_FACT_TYPE },
+    { "size", FTP_FACT_SIZE },
+    { "modify", FTP_FACT_MODIFY },
+    { "perm", FTP_FACT_PERM },
+    { "unique", FTP_FACT_UNIQUE },
+    { "UNIX.mode", FTP_FACT_UNIX_MODE },
 };
 
 void ftp_h_opts(ftp_session *s, ftp_view arg, ftp_out *out)
@@ -206,8 +208,7 @@ void ftp_h_opts(ftp_session *s, ftp_view arg, ftp_out *out)
         for (size_t i = 0; i < sizeof fact_names / sizeof fact_names[0]; i++)
             if (s->mlst_facts & fact_names[i].bit) {
                 int w = snprintf(list + n, sizeof list - n, "%s%s;", n ? "" : " ", fact_names[i].name);
-                if (w > 0 && (size_t)w < sizeof list - n)
-                    n += (size_t)w;
+                if (w > 0 && (size_t)w < sizeof list - n) n += (size_t)w;
             }
         ftp_reply(out, FTP_R_CMD_OK, "MLST OPTS%s", list);
         return;
@@ -241,18 +242,15 @@ void ftp_h_help(ftp_session *s, ftp_view arg, ftp_out *out)
     char line[80];
     size_t n = 0, k = 0;
     for (size_t i = 0; i < N_CMDS; i++) {
-        if (cmd_table[i].flags & FTP_CMD_UNIMPL)
-            continue;
+        if (cmd_table[i].flags & FTP_CMD_UNIMPL) continue;
         int w = snprintf(line + n, sizeof line - n, " %s", cmd_table[i].verb);
-        if (w > 0 && (size_t)w < sizeof line - n)
-            n += (size_t)w;
+        if (w > 0 && (size_t)w < sizeof line - n) n += (size_t)w;
         if (++k % 10 == 0) {
             ftp_reply_line(out, "%s", line);
             n = 0;
         }
     }
-    if (n > 0)
-        ftp_reply_line(out, "%s", line);
+    if (n > 0) ftp_reply_line(out, "%s", line);
     ftp_reply(out, FTP_R_HELP, "Help OK");
 }
 
@@ -271,10 +269,7 @@ void ftp_h_syst(ftp_session *s, ftp_view arg, ftp_out *out)
     ftp_reply(out, FTP_R_SYSTEM_TYPE, "%s", s->cfg->system_name ? s->cfg->system_name : "UNIX Type: L8");
 }
 
-void ftp_h_noop(ftp_session *s, ftp_view arg, ftp_out *out)
-{
-    ftp_reply(out, FTP_R_CMD_OK, "NOOP ok");
-}
+void ftp_h_noop(ftp_session *s, ftp_view arg, ftp_out *out) { ftp_reply(out, FTP_R_CMD_OK, "NOOP ok"); }
 
 void ftp_h_acct(ftp_session *s, ftp_view arg, ftp_out *out)
 {
@@ -297,19 +292,20 @@ static void status_lines(ftp_session *s, ftp_out *out)
     else
         ftp_reply_line(out, " Not logged in");
     ftp_reply_line(out, " TYPE: %s, STRU: File, MODE: Stream", s->type_ascii ? "ASCII" : "BINARY");
-    ftp_reply_line(out, " Control connection: %s", s->tls == FTP_TLS_ACTIVE ? (s->implicit ? "TLS (implicit)" : "TLS") : "clear");
+    ftp_reply_line(out, " Control connection: %s",
+                   s->tls == FTP_TLS_ACTIVE ? (s->implicit ? "TLS (implicit)" : "TLS") : "clear");
     ftp_reply_line(out, " Data protection: %s", s->prot_p ? "private (PROT P)" : "clear (PROT C)");
     if (s->data_mode == FTP_DATA_PASSIVE) {
         ftp_reply_line(out, " Data connection: passive, port %u", (unsigned)s->pasv_port);
     } else if (s->data_mode == FTP_DATA_ACTIVE) {
         ftp_buf_clear(&ip);
         ftp_addr_format_ip(&ip, &s->active_addr);
-        ftp_reply_line(out, " Data connection: active, to %s port %u", ip.p ? ip.p : "?", (unsigned)s->active_addr.port);
+        ftp_reply_line(out, " Data connection: active, to %s port %u", ip.p ? ip.p : "?",
+                       (unsigned)s->active_addr.port);
     } else {
         ftp_reply_line(out, " Data connection: none");
     }
-    if (s->epsv_all)
-        ftp_reply_line(out, " EPSV ALL in effect");
+    if (s->epsv_all) ftp_reply_line(out, " EPSV ALL in effect");
     ftp_buf_free(&ip);
 }
 

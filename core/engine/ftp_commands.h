@@ -17,26 +17,35 @@
  * small argument (listing flags of a transfer, STAT -a). */
 typedef enum ftp_cont {
     FTP_K_NONE = 0,
-    FTP_K_TLS_AUTH,      /* TLS_UP after an accepted AUTH */
-    FTP_K_TLS_IMPLICIT,  /* TLS_UP on an implicit session (connect, or after REIN) */
-    FTP_K_TLS_REIN,      /* TLS_DOWN after REIN */
-    FTP_K_TLS_CCC,       /* TLS_DOWN after CCC */
-    FTP_K_LOGIN,         /* LOGIN after PASS */
-    FTP_K_LOGIN_DELAY,   /* DELAY_DONE before "530 Login incorrect" */
-    FTP_K_PASV, FTP_K_EPSV,
-    FTP_K_CWD, FTP_K_SIZE, FTP_K_MDTM, FTP_K_MLST, FTP_K_RNFR,
-    FTP_K_STAT_DIR,      /* DIR_ENTRIES for "STAT path" */
-    FTP_K_STAT_FILE,     /* STAT for "STAT path" when path is not a directory */
-    FTP_K_XFER,          /* XFER_OPENED / XFER_DONE */
-    FTP_K_DELE, FTP_K_RMD, FTP_K_MKD, FTP_K_RENAME, FTP_K_MFMT,
+    FTP_K_TLS_AUTH,     /* TLS_UP after an accepted AUTH */
+    FTP_K_TLS_IMPLICIT, /* TLS_UP on an implicit session (connect, or after REIN) */
+    FTP_K_TLS_REIN,     /* TLS_DOWN after REIN */
+    FTP_K_TLS_CCC,      /* TLS_DOWN after CCC */
+    FTP_K_LOGIN,        /* LOGIN after PASS */
+    FTP_K_LOGIN_DELAY,  /* DELAY_DONE before "530 Login incorrect" */
+    FTP_K_PASV,
+    FTP_K_EPSV,
+    FTP_K_CWD,
+    FTP_K_SIZE,
+    FTP_K_MDTM,
+    FTP_K_MLST,
+    FTP_K_RNFR,
+    FTP_K_STAT_DIR,  /* DIR_ENTRIES for "STAT path" */
+    FTP_K_STAT_FILE, /* STAT for "STAT path" when path is not a directory */
+    FTP_K_XFER,      /* XFER_OPENED / XFER_DONE */
+    FTP_K_DELE,
+    FTP_K_RMD,
+    FTP_K_MKD,
+    FTP_K_RENAME,
+    FTP_K_MFMT,
 } ftp_cont;
 
 typedef void ftp_cmd_fn(ftp_session *s, ftp_view arg, ftp_out *out);
 
 enum {
-    FTP_CMD_LOGIN = 1u << 0,   /* 530 before login */
-    FTP_CMD_ARG = 1u << 1,     /* 501 without an argument */
-    FTP_CMD_UNIMPL = 1u << 2,  /* answered 502; not listed by HELP */
+    FTP_CMD_LOGIN = 1u << 0,  /* 530 before login */
+    FTP_CMD_ARG = 1u << 1,    /* 501 without an argument */
+    FTP_CMD_UNIMPL = 1u << 2, /* answered 502; not listed by HELP */
 };
 
 typedef struct ftp_cmd {
@@ -47,7 +56,7 @@ typedef struct ftp_cmd {
 } ftp_cmd;
 
 /* ---- ftp_commands.c ---- */
-const ftp_cmd *ftp_cmd_find(ftp_view verb);       /* NULL when unknown */
+const ftp_cmd *ftp_cmd_find(ftp_view verb); /* NULL when unknown */
 /* Run one command line (without CR LF). */
 void ftp_cmd_dispatch(ftp_session *s, const char *line, size_t len, bool has_nul, ftp_out *out);
 /* May this line run while a transfer is being opened or in progress (ABOR, QUIT, STAT alone)? */
@@ -59,9 +68,9 @@ bool ftp_cmd_runs_during_xfer(const char *line, size_t len, bool has_nul);
 
 /* ---- shared helpers (ftp_engine.c) ---- */
 void ftp_wait(ftp_session *s, ftp_pending p, ftp_cont k, unsigned arg);
-void ftp_emit_close(ftp_session *s, ftp_out *out);          /* CLOSE; nothing after it */
-void ftp_send_greeting(ftp_session *s, ftp_out *out);       /* "220 <banner>" */
-bool ftp_in_xfer(const ftp_session *s);                     /* XFER_OPEN or XFER pending */
+void ftp_emit_close(ftp_session *s, ftp_out *out);    /* CLOSE; nothing after it */
+void ftp_send_greeting(ftp_session *s, ftp_out *out); /* "220 <banner>" */
+bool ftp_in_xfer(const ftp_session *s);               /* XFER_OPEN or XFER pending */
 /* Copy what the driver needs of the session into an XFER_OPEN / DIR_READ / STAT action: perms
  * and the OPTS MLST facts (the driver never reads ftp_session fields). */
 void ftp_action_session_facts(const ftp_session *s, ftp_action *a);

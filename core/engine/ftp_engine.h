@@ -27,19 +27,19 @@
 /* ---- configuration (immutable, shared by all sessions of all workers) ---- */
 
 typedef struct ftp_engine_config {
-    size_t line_max;              /* longest command line incl. CRLF; longer → 500 and close (default 4096) */
-    bool tls_available;           /* AUTH TLS/SSL offered; false → AUTH answers 502 */
-    bool tls_required;            /* USER/PASS before AUTH → 530 */
-    bool tls_required_anon_exempt;/* ...except anonymous logins */
-    bool require_prot_p;          /* transfers with PROT C refused with 521 (needs tls_required) */
-    bool ccc_allowed;             /* CCC policy; false (the default) → 534 */
-    bool allow_fxp;               /* PORT/EPRT to an address other than the control peer */
-    bool anonymous_enabled;       /* user "anonymous" or "ftp" logs in with any password */
-    unsigned max_login_failures;  /* failed PASS after which 421 and close (default 3) */
-    unsigned login_fail_delay_ms; /* delay before answering a failed PASS (default 1000) */
-    const char *banner;           /* greeting text after "220 " (default "ringftpd ready") */
-    const ftp_addr *pasv_address; /* address announced by PASV (NAT); NULL → control local address */
-    const char *system_name;      /* SYST text (default "UNIX Type: L8") */
+    size_t line_max;               /* longest command line incl. CRLF; longer → 500 and close (default 4096) */
+    bool tls_available;            /* AUTH TLS/SSL offered; false → AUTH answers 502 */
+    bool tls_required;             /* USER/PASS before AUTH → 530 */
+    bool tls_required_anon_exempt; /* ...except anonymous logins */
+    bool require_prot_p;           /* transfers with PROT C refused with 521 (needs tls_required) */
+    bool ccc_allowed;              /* CCC policy; false (the default) → 534 */
+    bool allow_fxp;                /* PORT/EPRT to an address other than the control peer */
+    bool anonymous_enabled;        /* user "anonymous" or "ftp" logs in with any password */
+    unsigned max_login_failures;   /* failed PASS after which 421 and close (default 3) */
+    unsigned login_fail_delay_ms;  /* delay before answering a failed PASS (default 1000) */
+    const char *banner;            /* greeting text after "220 " (default "ringftpd ready") */
+    const ftp_addr *pasv_address;  /* address announced by PASV (NAT); NULL → control local address */
+    const char *system_name;       /* SYST text (default "UNIX Type: L8") */
 } ftp_engine_config;
 
 void ftp_engine_config_defaults(ftp_engine_config *cfg);
@@ -47,42 +47,42 @@ void ftp_engine_config_defaults(ftp_engine_config *cfg);
 /* ---- output: replies and actions, in order ---- */
 
 /* The action kinds, one X(NAME) each: FTP_ACT_NAME in ftp_action_kind, "NAME" from ftp_action_name(). */
-#define FTP_ACTION_LIST(X)                                                                          \
-    /* send text(text_off,text_len) on the control channel (complete reply lines) */               \
-    X(REPLY)                                                                                        \
+#define FTP_ACTION_LIST(X)                                                                             \
+    /* send text(text_off,text_len) on the control channel (complete reply lines) */                   \
+    X(REPLY)                                                                                           \
     /* discard any plaintext input held by the driver (ftp_pump_drop), then run the server TLS     \
-       handshake on the control connection → FTP_EV_TLS_UP / FTP_EV_TLS_FAILED */                  \
-    X(TLS_START)                                                                                    \
+       handshake on the control connection → FTP_EV_TLS_UP / FTP_EV_TLS_FAILED */   \
+    X(TLS_START)                                                                                       \
     /* after pending replies: close_notify, await the peer's, keep the TCP connection open,        \
-       continue in clear → FTP_EV_TLS_DOWN */                                                      \
-    X(TLS_STOP)                                                                                     \
-    /* check user (str) / password (str2) → FTP_EV_LOGIN */                                        \
-    X(LOGIN)                                                                                        \
-    /* arm a timer of `ms` (never sleep) → FTP_EV_DELAY_DONE */                                    \
-    X(DELAY)                                                                                        \
+       continue in clear → FTP_EV_TLS_DOWN */   \
+    X(TLS_STOP)                                                                                        \
+    /* check user (str) / password (str2) → FTP_EV_LOGIN */                                          \
+    X(LOGIN)                                                                                           \
+    /* arm a timer of `ms` (never sleep) → FTP_EV_DELAY_DONE */                                      \
+    X(DELAY)                                                                                           \
     /* close any data listener/connection, open a passive listener on the control connection's    \
-       local address (family) → FTP_EV_PASV_READY */                                               \
-    X(PASV_OPEN)                                                                                    \
-    /* forget the passive listener / active target; no event */                                    \
-    X(DATA_CLOSE)                                                                                   \
-    /* metadata of path (str; perms, facts) → FTP_EV_STAT */                                        \
-    X(STAT)                                                                                         \
+       local address (family) → FTP_EV_PASV_READY */    \
+    X(PASV_OPEN)                                                                                       \
+    /* forget the passive listener / active target; no event */                                        \
+    X(DATA_CLOSE)                                                                                      \
+    /* metadata of path (str; perms, facts) → FTP_EV_STAT */                                         \
+    X(STAT)                                                                                            \
     /* open what a transfer reads or writes (xfer, str = path, offset, flags; perms, facts)         \
-       → FTP_EV_XFER_OPENED */                                                                      \
-    X(XFER_OPEN)                                                                                    \
+       → FTP_EV_XFER_OPENED */  \
+    X(XFER_OPEN)                                                                                       \
     /* the 150/125 reply before this is queued: obtain the data connection (accept on the passive  \
        listener or connect to `addr`), run TLS on it when `protect`, move the bytes, close it      \
-       → FTP_EV_XFER_DONE */                                                                       \
-    X(XFER_START)                                                                                   \
+       → FTP_EV_XFER_DONE */   \
+    X(XFER_START)                                                                                      \
     /* stop the transfer in progress (or the one being opened) → FTP_EV_XFER_DONE with             \
-       FTP_E_ABORTED (or its real end if it already finished) */                                   \
-    X(XFER_ABORT)                                                                                   \
+       FTP_E_ABORTED (or its real end if it already finished) */ \
+    X(XFER_ABORT)                                                                                      \
     /* entries of directory str (pattern_off; perms, facts), for STAT over the control channel      \
-       → FTP_EV_DIR_ENTRIES */                                                                      \
-    X(DIR_READ)                                                                                     \
-    /* fileop on str (and str2 for RENAME; mtime for MFMT) → FTP_EV_FILE_OP */                     \
-    X(FILE_OP)                                                                                      \
-    /* after pending replies (and TLS close_notify): close the control connection */               \
+       → FTP_EV_DIR_ENTRIES */  \
+    X(DIR_READ)                                                                                        \
+    /* fileop on str (and str2 for RENAME; mtime for MFMT) → FTP_EV_FILE_OP */                       \
+    X(FILE_OP)                                                                                         \
+    /* after pending replies (and TLS close_notify): close the control connection */                   \
     X(CLOSE)
 
 typedef enum ftp_action_kind {
@@ -96,21 +96,32 @@ const char *ftp_action_name(ftp_action_kind k);
 
 typedef enum ftp_xfer_kind {
     FTP_XFER_NONE = 0,
-    FTP_XFER_RETR, FTP_XFER_STOR, FTP_XFER_APPE, FTP_XFER_STOU,
-    FTP_XFER_LIST, FTP_XFER_NLST, FTP_XFER_MLSD,
+    FTP_XFER_RETR,
+    FTP_XFER_STOR,
+    FTP_XFER_APPE,
+    FTP_XFER_STOU,
+    FTP_XFER_LIST,
+    FTP_XFER_NLST,
+    FTP_XFER_MLSD,
 } ftp_xfer_kind;
 
-typedef enum ftp_fileop { FTP_FILEOP_DELE = 1, FTP_FILEOP_RMD, FTP_FILEOP_MKD, FTP_FILEOP_RENAME, FTP_FILEOP_MFMT } ftp_fileop;
+typedef enum ftp_fileop { FTP_FILEOP_DELE = 1,
+                          FTP_FILEOP_RMD,
+                          FTP_FILEOP_MKD,
+                          FTP_FILEOP_RENAME,
+                          FTP_FILEOP_MFMT } ftp_fileop;
 
 /* flags of XFER_OPEN / XFER_START */
 enum {
-    FTP_XF_ASCII     = 1u << 0, /* TYPE A: LF→CRLF on send, CRLF→LF on receive */
-    FTP_XF_LIST_ALL  = 1u << 1, /* LIST/NLST -a: include dot files */
+    FTP_XF_ASCII = 1u << 0,     /* TYPE A: LF→CRLF on send, CRLF→LF on receive */
+    FTP_XF_LIST_ALL = 1u << 1,  /* LIST/NLST -a: include dot files */
     FTP_XF_LIST_LONG = 1u << 2, /* NLST -l: long format */
-    FTP_XF_LIST_DIR  = 1u << 3, /* LIST -d: the directory itself, not its contents */
+    FTP_XF_LIST_DIR = 1u << 3,  /* LIST -d: the directory itself, not its contents */
 };
 
-typedef enum ftp_data_mode { FTP_DATA_NONE = 0, FTP_DATA_PASSIVE, FTP_DATA_ACTIVE } ftp_data_mode;
+typedef enum ftp_data_mode { FTP_DATA_NONE = 0,
+                             FTP_DATA_PASSIVE,
+                             FTP_DATA_ACTIVE } ftp_data_mode;
 
 typedef struct ftp_action {
     ftp_action_kind kind;
@@ -158,32 +169,32 @@ const char *ftp_out_str(const ftp_out *out, uint32_t off);
 /* ---- events: results of actions and timers ---- */
 
 /* The event kinds, one X(NAME) each: FTP_EV_NAME in ftp_event_kind, "NAME" from ftp_event_name(). */
-#define FTP_EVENT_LIST(X)                                                                           \
-    /* control handshake finished */                                                                \
-    X(TLS_UP)                                                                                       \
-    /* control handshake failed: the engine answers CLOSE */                                        \
-    X(TLS_FAILED)                                                                                   \
-    /* TLS_STOP finished; control connection is clear again */                                      \
-    X(TLS_DOWN)                                                                                     \
-    /* status FTP_OK + perms, or FTP_E_ACCES */                                                     \
-    X(LOGIN)                                                                                        \
-    /* the DELAY timer fired */                                                                     \
-    X(DELAY_DONE)                                                                                   \
-    /* status FTP_OK + port (listener bound), or FTP_E_NOPORT */                                    \
-    X(PASV_READY)                                                                                   \
-    /* status + st */                                                                               \
-    X(STAT)                                                                                         \
-    /* status + st (size of the file; for STOU, str = the name chosen) */                           \
-    X(XFER_OPENED)                                                                                  \
-    /* status + bytes; listings: truncated + n_entries (entries sent) */                            \
-    X(XFER_DONE)                                                                                    \
-    /* status + entries[n_entries] + now */                                                         \
-    X(DIR_ENTRIES)                                                                                  \
-    /* status */                                                                                    \
-    X(FILE_OP)                                                                                      \
-    /* no command for the idle limit */                                                             \
-    X(IDLE_TIMEOUT)                                                                                 \
-    /* not logged in by the login deadline */                                                       \
+#define FTP_EVENT_LIST(X)                                                 \
+    /* control handshake finished */                                      \
+    X(TLS_UP)                                                             \
+    /* control handshake failed: the engine answers CLOSE */              \
+    X(TLS_FAILED)                                                         \
+    /* TLS_STOP finished; control connection is clear again */            \
+    X(TLS_DOWN)                                                           \
+    /* status FTP_OK + perms, or FTP_E_ACCES */                           \
+    X(LOGIN)                                                              \
+    /* the DELAY timer fired */                                           \
+    X(DELAY_DONE)                                                         \
+    /* status FTP_OK + port (listener bound), or FTP_E_NOPORT */          \
+    X(PASV_READY)                                                         \
+    /* status + st */                                                     \
+    X(STAT)                                                               \
+    /* status + st (size of the file; for STOU, str = the name chosen) */ \
+    X(XFER_OPENED)                                                        \
+    /* status + bytes; listings: truncated + n_entries (entries sent) */  \
+    X(XFER_DONE)                                                          \
+    /* status + entries[n_entries] + now */                               \
+    X(DIR_ENTRIES)                                                        \
+    /* status */                                                          \
+    X(FILE_OP)                                                            \
+    /* no command for the idle limit */                                   \
+    X(IDLE_TIMEOUT)                                                       \
+    /* not logged in by the login deadline */                             \
     X(LOGIN_TIMEOUT)
 
 typedef enum ftp_event_kind {
@@ -205,18 +216,18 @@ typedef struct ftp_event {
     uint64_t bytes;           /* XFER_DONE */
     const ftp_entry *entries; /* DIR_ENTRIES (valid during the call only) */
     size_t n_entries;
-    bool truncated;           /* DIR_ENTRIES, XFER_DONE of a listing: listing limit reached */
-    int64_t now;              /* DIR_ENTRIES and STAT: wall clock, seconds (LIST date format of
+    bool truncated;  /* DIR_ENTRIES, XFER_DONE of a listing: listing limit reached */
+    int64_t now;     /* DIR_ENTRIES and STAT: wall clock, seconds (LIST date format of
                                  "STAT path"); 0 → every date is shown with its year */
-    const char *str;          /* XFER_OPENED for STOU: final name */
+    const char *str; /* XFER_OPENED for STOU: final name */
 } ftp_event;
 
 /* ---- the session ---- */
 
 /* What the driver knows of the control connection when it is accepted. */
 typedef struct ftp_conn_info {
-    ftp_addr peer;   /* control connection's remote address */
-    ftp_addr local;  /* control connection's local address */
+    ftp_addr peer;     /* control connection's remote address */
+    ftp_addr local;    /* control connection's local address */
     bool implicit_tls; /* accepted on the implicit FTPS port (MS-FTPS §3.2.5.1) */
 } ftp_conn_info;
 
@@ -228,8 +239,17 @@ typedef enum ftp_tls_state {
 } ftp_tls_state;
 
 typedef enum ftp_pending {
-    FTP_WAIT_NONE = 0, FTP_WAIT_TLS_UP, FTP_WAIT_TLS_DOWN, FTP_WAIT_LOGIN, FTP_WAIT_DELAY,
-    FTP_WAIT_PASV, FTP_WAIT_STAT, FTP_WAIT_XFER_OPEN, FTP_WAIT_XFER, FTP_WAIT_DIR, FTP_WAIT_FILE_OP,
+    FTP_WAIT_NONE = 0,
+    FTP_WAIT_TLS_UP,
+    FTP_WAIT_TLS_DOWN,
+    FTP_WAIT_LOGIN,
+    FTP_WAIT_DELAY,
+    FTP_WAIT_PASV,
+    FTP_WAIT_STAT,
+    FTP_WAIT_XFER_OPEN,
+    FTP_WAIT_XFER,
+    FTP_WAIT_DIR,
+    FTP_WAIT_FILE_OP,
     FTP_WAIT_CLOSED, /* CLOSE was emitted: nothing more will be processed */
 } ftp_pending;
 
@@ -240,16 +260,16 @@ typedef enum ftp_pending {
 typedef struct ftp_session {
     const ftp_engine_config *cfg;
     ftp_conn_info conn;
-    ftp_line_reader reader;     /* bounded, IAC-aware line framing */
+    ftp_line_reader reader; /* bounded, IAC-aware line framing */
 
     ftp_tls_state tls;
-    bool implicit;              /* session arrived on the implicit port */
-    bool tls_p_pending;         /* AUTH TLS-P: apply PBSZ 0 + PROT P when TLS is up */
-    bool pbsz_done;             /* PBSZ accepted in this TLS session */
-    bool prot_p;                /* data channel protection level P */
-    bool ccc_done;              /* control channel went back to clear after TLS */
+    bool implicit;      /* session arrived on the implicit port */
+    bool tls_p_pending; /* AUTH TLS-P: apply PBSZ 0 + PROT P when TLS is up */
+    bool pbsz_done;     /* PBSZ accepted in this TLS session */
+    bool prot_p;        /* data channel protection level P */
+    bool ccc_done;      /* control channel went back to clear after TLS */
 
-    bool user_given;            /* USER accepted, PASS expected */
+    bool user_given; /* USER accepted, PASS expected */
     bool logged_in;
     bool anonymous;
     unsigned perms;
@@ -257,24 +277,24 @@ typedef struct ftp_session {
     bool host_given;
     char user[FTP_USER_MAX];
 
-    char cwd[FTP_PATH_MAX];     /* normalised absolute virtual path */
-    char rnfr[FTP_PATH_MAX];    /* RNFR source; "" when none */
-    char target[FTP_PATH_MAX];  /* path of the command being served (CWD target, MLST name ...) */
+    char cwd[FTP_PATH_MAX];    /* normalised absolute virtual path */
+    char rnfr[FTP_PATH_MAX];   /* RNFR source; "" when none */
+    char target[FTP_PATH_MAX]; /* path of the command being served (CWD target, MLST name ...) */
     uint64_t rest_offset;
     bool type_ascii;
     bool utf8;
-    unsigned mlst_facts;        /* OPTS MLST selection (bit per fact) */
+    unsigned mlst_facts; /* OPTS MLST selection (bit per fact) */
 
     ftp_data_mode data_mode;
     bool epsv_all;
     uint16_t pasv_port;
     ftp_addr active_addr;
 
-    ftp_pending pending;        /* event the engine waits for */
-    int pending_cmd;            /* command index that is waiting (engine-internal) */
-    ftp_xfer_kind xfer;         /* transfer being opened or in progress */
-    bool abort_requested;       /* ABOR arrived during the transfer */
-    bool quit_after_xfer;       /* QUIT arrived during the transfer */
+    ftp_pending pending;  /* event the engine waits for */
+    int pending_cmd;      /* command index that is waiting (engine-internal) */
+    ftp_xfer_kind xfer;   /* transfer being opened or in progress */
+    bool abort_requested; /* ABOR arrived during the transfer */
+    bool quit_after_xfer; /* QUIT arrived during the transfer */
 } ftp_session;
 
 /* Start a session. cfg must outlive it. */

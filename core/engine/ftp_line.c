@@ -15,7 +15,13 @@
 #include <string.h>
 
 enum {
-    TN_IAC = 255, TN_DONT = 254, TN_DO = 253, TN_WONT = 252, TN_WILL = 251, TN_SB = 250, TN_SE = 240,
+    TN_IAC = 255,
+    TN_DONT = 254,
+    TN_DO = 253,
+    TN_WONT = 252,
+    TN_WILL = 251,
+    TN_SB = 250,
+    TN_SE = 240,
 };
 
 /* Values of r->iac. */

@@ -20,13 +20,13 @@ typedef enum ftp_line_result {
 #define FTP_LINE_CAP_MAX 65536
 
 typedef struct ftp_line_reader {
-    size_t cap;       /* max line length including CRLF */
-    size_t len;       /* bytes of the current line (after IAC processing, without CR/LF) */
-    uint8_t iac;      /* telnet parser state (engine-internal) */
-    bool ready;       /* a complete line is held */
-    bool has_nul;     /* the held line contained a NUL byte */
-    bool cr;          /* last byte stored was CR (stripped when LF follows) */
-    char *buf;        /* cap + 1 bytes, allocated by ftp_line_init */
+    size_t cap;   /* max line length including CRLF */
+    size_t len;   /* bytes of the current line (after IAC processing, without CR/LF) */
+    uint8_t iac;  /* telnet parser state (engine-internal) */
+    bool ready;   /* a complete line is held */
+    bool has_nul; /* the held line contained a NUL byte */
+    bool cr;      /* last byte stored was CR (stripped when LF follows) */
+    char *buf;    /* cap + 1 bytes, allocated by ftp_line_init */
 } ftp_line_reader;
 
 /* Returns 0, or -1 when memory is short. cap is clamped to [16, FTP_LINE_CAP_MAX]. */
@@ -37,7 +37,7 @@ void ftp_line_free(ftp_line_reader *r);
 ftp_line_result ftp_line_feed(ftp_line_reader *r, const uint8_t *data, size_t len, size_t *consumed);
 /* The held line without CR LF, NUL-terminated; has_nul tells whether it contained NUL bytes. */
 const char *ftp_line_get(const ftp_line_reader *r, size_t *len);
-void ftp_line_release(ftp_line_reader *r);  /* drop the held line; ready for the next one */
-void ftp_line_discard(ftp_line_reader *r);  /* drop everything buffered (AUTH: bytes after it) */
+void ftp_line_release(ftp_line_reader *r); /* drop the held line; ready for the next one */
+void ftp_line_discard(ftp_line_reader *r); /* drop everything buffered (AUTH: bytes after it) */
 
 #endif

@@ -11,13 +11,21 @@
 
 /* RFC 3659 facts, for OPTS MLST selection. */
 enum {
-    FTP_FACT_TYPE = 1u << 0, FTP_FACT_SIZE = 1u << 1, FTP_FACT_MODIFY = 1u << 2,
-    FTP_FACT_PERM = 1u << 3, FTP_FACT_UNIQUE = 1u << 4, FTP_FACT_UNIX_MODE = 1u << 5,
+    FTP_FACT_TYPE = 1u << 0,
+    FTP_FACT_SIZE = 1u << 1,
+    FTP_FACT_MODIFY = 1u << 2,
+    FTP_FACT_PERM = 1u << 3,
+    FTP_FACT_UNIQUE = 1u << 4,
+    FTP_FACT_UNIX_MODE = 1u << 5,
     FTP_FACTS_DEFAULT = (1u << 5) - 1, /* type size modify perm unique */
     FTP_FACTS_ALL = (1u << 6) - 1,
 };
 
-typedef enum ftp_mlst_type { FTP_MLST_FILE, FTP_MLST_DIR, FTP_MLST_CDIR, FTP_MLST_PDIR, FTP_MLST_OTHER } ftp_mlst_type;
+typedef enum ftp_mlst_type { FTP_MLST_FILE,
+                             FTP_MLST_DIR,
+                             FTP_MLST_CDIR,
+                             FTP_MLST_PDIR,
+                             FTP_MLST_OTHER } ftp_mlst_type;
 
 /* "-rw-r--r--    1 ftp      ftp          1234 Nov 27 18:34 name\r\n"; owner/group shown as
  * numbers unless names_ftp (then "ftp"). Returns 0 or -1 (buffer limit). */

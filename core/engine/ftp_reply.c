@@ -36,19 +36,16 @@ void ftp_out_free(ftp_out *out)
 
 const char *ftp_out_str(const ftp_out *out, uint32_t off)
 {
-    if (off == UINT32_MAX || !out->text.p || off >= out->text.len)
-        return "";
+    if (off == UINT32_MAX || !out->text.p || off >= out->text.len) return "";
     return out->text.p + off;
 }
 
-size_t ftp_out_room(const ftp_out *out)
-{
-    return out->n >= FTP_OUT_MAX_ACTIONS ? 0 : FTP_OUT_MAX_ACTIONS - out->n;
-}
+size_t ftp_out_room(const ftp_out *out) { return out->n >= FTP_OUT_MAX_ACTIONS ? 0 : FTP_OUT_MAX_ACTIONS - out->n; }
 
 ftp_action *ftp_out_push(ftp_out *out, ftp_action_kind kind)
 {
-    RF_INVARIANT(out->n < FTP_OUT_MAX_ACTIONS, "ftp_out full: the engine keeps FTP_MIN_ROOM slots free before each command");
+    RF_INVARIANT(out->n < FTP_OUT_MAX_ACTIONS,
+                 "ftp_out full: the engine keeps FTP_MIN_ROOM slots free before each command");
     ftp_action *a = &out->act[out->n++];
     memset(a, 0, sizeof *a);
     a->kind = kind;
@@ -61,8 +58,7 @@ ftp_action *ftp_out_push(ftp_out *out, ftp_action_kind kind)
 uint32_t ftp_out_intern(ftp_out *out, const char *s)
 {
     size_t off = out->text.len;
-    if (off >= UINT32_MAX || ftp_buf_append(&out->text, s, strlen(s) + 1) < 0)
-        return UINT32_MAX;
+    if (off >= UINT32_MAX || ftp_buf_append(&out->text, s, strlen(s) + 1) < 0) return UINT32_MAX;
     return (uint32_t)off;
 }
 
@@ -80,8 +76,7 @@ static ftp_action *tail_reply(ftp_out *out)
 {
     if (out->n > 0) {
         ftp_action *a = &out->act[out->n - 1];
-        if (a->kind == FTP_ACT_REPLY && (size_t)a->text_off + a->text_len == out->text.len)
-            return a;
+        if (a->kind == FTP_ACT_REPLY && (size_t)a->text_off + a->text_len == out->text.len) return a;
     }
     ftp_action *a = ftp_out_push(out, FTP_ACT_REPLY);
     a->text_off = (uint32_t)out->text.len;
@@ -89,30 +84,23 @@ static ftp_action *tail_reply(ftp_out *out)
     return a;
 }
 
-static void tail_fix(ftp_out *out, ftp_action *a)
-{
-    a->text_len = (uint32_t)(out->text.len - a->text_off);
-}
+static void tail_fix(ftp_out *out, ftp_action *a) { a->text_len = (uint32_t)(out->text.len - a->text_off); }
 
 static void scrub(ftp_buf *b, size_t from)
 {
     for (size_t i = from; i < b->len; i++)
-        if (b->p[i] == '\r' || b->p[i] == '\n' || b->p[i] == '\0')
-            b->p[i] = ' ';
+        if (b->p[i] == '\r' || b->p[i] == '\n' || b->p[i] == '\0') b->p[i] = ' ';
 }
 
-static void vline(ftp_out *out, int code, char sep, const char *fmt, va_list ap)
-    __attribute__((format(printf, 4, 0)));
+static void vline(ftp_out *out, int code, char sep, const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
 static void vline(ftp_out *out, int code, char sep, const char *fmt, va_list ap)
 {
     ftp_action *a = tail_reply(out);
-    if (code > 0)
-        ftp_buf_printf(&out->text, "%03d%c", code, sep);
+    if (code > 0) ftp_buf_printf(&out->text, "%03d%c", code, sep);
     size_t from = out->text.len;
     ftp_buf_vprintf(&out->text, fmt, ap);
-    if (out->text.p)
-        scrub(&out->text, from);
+    if (out->text.p) scrub(&out->text, from);
     ftp_buf_append(&out->text, "\r\n", 2);
     tail_fix(out, a);
 }
@@ -161,8 +149,7 @@ void ftp_reply_257(ftp_out *out, const char *path, const char *text)
     ftp_path_quote257(&out->text, path);
     if (out->text.p) /* quote257 sends LF as NUL (RFC 959 appendix II); keep the line intact */
         for (size_t i = from; i < out->text.len; i++)
-            if (out->text.p[i] == '\r')
-                out->text.p[i] = ' ';
+            if (out->text.p[i] == '\r') out->text.p[i] = ' ';
     ftp_buf_printf(&out->text, " %s\r\n", text);
     tail_fix(out, a);
 }

@@ -196,7 +196,6 @@ int ftp_buf_append_char(ftp_buf *b, char c)
     return ftp_buf_append(b, &c, 1);
 }
 
-
 int ftp_buf_vprintf(ftp_buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;
@@ -250,11 +249,24 @@ bool ftp_utf8_valid(const char *s, size_t n)
         unsigned c = p[i];
         size_t k;
         unsigned min, cp;
-        if (c < 0x80) { i++; continue; }
-        if (c >= 0xC2 && c <= 0xDF) { k = 1; min = 0x80; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { k = 2; min = 0x800; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { k = 3; min = 0x10000; cp = c & 0x07; }
-        else return false;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            k = 1;
+            min = 0x80;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            k = 2;
+            min = 0x800;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            k = 3;
+            min = 0x10000;
+            cp = c & 0x07;
+        } else
+            return false;
         if (n - i <= k)
             return false;
         for (size_t j = 1; j <= k; j++) {

@@ -19,9 +19,9 @@ typedef struct ftp_view {
 
 #define FTP_VIEW_LIT(s) ((ftp_view){ (s), sizeof(s) - 1 })
 ftp_view ftp_view_cstr(const char *s);
-bool ftp_view_eq_nocase(ftp_view v, const char *lit);       /* ASCII case-insensitive equality */
+bool ftp_view_eq_nocase(ftp_view v, const char *lit); /* ASCII case-insensitive equality */
 bool ftp_view_starts_nocase(ftp_view v, const char *lit);
-ftp_view ftp_view_trim(ftp_view v);                          /* strip leading/trailing SP and HT */
+ftp_view ftp_view_trim(ftp_view v); /* strip leading/trailing SP and HT */
 /* Split at the first run of spaces: head = first word, returns the rest (trimmed on the left). */
 ftp_view ftp_view_split_word(ftp_view v, ftp_view *head);
 /* Split a command line: head = the verb (leading blanks skipped), returns the rest after exactly
@@ -32,7 +32,7 @@ ftp_view ftp_view_split_verb(ftp_view v, ftp_view *head);
 bool ftp_view_to_u64(ftp_view v, uint64_t *out);
 
 typedef struct ftp_buf {
-    char *p;     /* always NUL-terminated when p != NULL */
+    char *p; /* always NUL-terminated when p != NULL */
     size_t len;
     size_t cap;
     size_t max;  /* hard limit on len; 0 means 64 MiB */
@@ -41,7 +41,7 @@ typedef struct ftp_buf {
 
 void ftp_buf_init(ftp_buf *b, size_t max);
 void ftp_buf_free(ftp_buf *b);
-void ftp_buf_clear(ftp_buf *b);                       /* len = 0, keep memory, clear failed */
+void ftp_buf_clear(ftp_buf *b); /* len = 0, keep memory, clear failed */
 /* Each returns 0 on success, -1 (and sets failed) when the limit or memory is exhausted. */
 int ftp_buf_append(ftp_buf *b, const void *data, size_t n);
 int ftp_buf_append_cstr(ftp_buf *b, const char *s);

@@ -11,9 +11,9 @@
 
 #include <string.h>
 
-#define T_MIN (-62135596800LL)  /* 0001-01-01T00:00:00Z */
-#define T_MAX (253402300799LL)  /* 9999-12-31T23:59:59Z */
-#define SIX_MONTHS 15778476LL   /* 365.2425 / 2 days */
+#define T_MIN (-62135596800LL) /* 0001-01-01T00:00:00Z */
+#define T_MAX (253402300799LL) /* 9999-12-31T23:59:59Z */
+#define SIX_MONTHS 15778476LL  /* 365.2425 / 2 days */
 
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {

@@ -17,7 +17,10 @@ static ftp_addr v4(uint8_t last, uint16_t port)
     ftp_addr a;
     memset(&a, 0, sizeof(a));
     a.family = FTP_AF_INET;
-    a.addr[0] = 192; a.addr[1] = 0; a.addr[2] = 2; a.addr[3] = last;
+    a.addr[0] = 192;
+    a.addr[1] = 0;
+    a.addr[2] = 2;
+    a.addr[3] = last;
     a.port = port;
     return a;
 }
@@ -75,8 +78,10 @@ Test(admit, refusal_sends_421_unless_implicit_and_closes)
         ssize_t n = read(sv[1], buf, sizeof(buf) - 1);
         cr_assert_geq(n, 0);
         buf[n] = '\0';
-        if (implicit) cr_assert_eq(n, 0, "an implicit FTPS client gets no clear text: '%s'", buf);
-        else cr_assert(strncmp(buf, "421 ", 4) == 0, "refusal reply: '%s'", buf);
+        if (implicit)
+            cr_assert_eq(n, 0, "an implicit FTPS client gets no clear text: '%s'", buf);
+        else
+            cr_assert(strncmp(buf, "421 ", 4) == 0, "refusal reply: '%s'", buf);
         close(sv[1]);
     }
     cr_assert_eq(atomic_load(&st.refused), 2);

@@ -184,21 +184,21 @@ Test(config, every_uint_bound)
         for (int k = 0; k < 2; k++) {
             snprintf(v, sizeof(v), "%u", ends[k]);
             const char *port = strcmp(b->flag, "implicit-port") == 0 && ends[k] == 21 ? "22" : "21";
-            run r = PARSE(flag, v, "--port", strcmp(b->flag, "port") == 0 ? v : port,
-                          "--implicit-port", strcmp(b->flag, "implicit-port") == 0 ? v : "0");
+            run r = PARSE(flag, v, "--port", strcmp(b->flag, "port") == 0 ? v : port, "--implicit-port",
+                          strcmp(b->flag, "implicit-port") == 0 ? v : "0");
             cr_assert_eq(r.rc, 0, "%s %s refused: %s", flag, v, r.err);
             done(&r);
         }
         /* one past each end refused with the exact message */
         if (b->lo > 0) {
             snprintf(v, sizeof(v), "%u", b->lo - 1);
-            snprintf(msg, sizeof(msg), "ringftpd: %s: %u is out of range (%u-%u%s)\n", flag, b->lo - 1, b->lo,
-                     b->hi, range_extra);
+            snprintf(msg, sizeof(msg), "ringftpd: %s: %u is out of range (%u-%u%s)\n", flag, b->lo - 1, b->lo, b->hi,
+                     range_extra);
             expect_error(PARSE(flag, v), msg);
         }
         snprintf(v, sizeof(v), "%u", b->hi + 1);
-        snprintf(msg, sizeof(msg), "ringftpd: %s: %u is out of range (%u-%u%s)\n", flag, b->hi + 1, b->lo,
-                 b->hi, range_extra);
+        snprintf(msg, sizeof(msg), "ringftpd: %s: %u is out of range (%u-%u%s)\n", flag, b->hi + 1, b->lo, b->hi,
+                 range_extra);
         expect_error(PARSE(flag, v), msg);
         /* the same through --flag=value */
         char eq[96];
@@ -250,9 +250,15 @@ Test(config, bools)
 
 Test(config, enum_log_level)
 {
-    static const struct { const char *v; core_log_level l; } cases[] = {
-        { "error", CORE_LOG_ERROR }, { "warn", CORE_LOG_WARN }, { "info", CORE_LOG_INFO },
-        { "debug", CORE_LOG_DEBUG }, { "DEBUG", CORE_LOG_DEBUG },
+    static const struct {
+        const char *v;
+        core_log_level l;
+    } cases[] = {
+        { "error", CORE_LOG_ERROR },
+        { "warn", CORE_LOG_WARN },
+        { "info", CORE_LOG_INFO },
+        { "debug", CORE_LOG_DEBUG },
+        { "DEBUG", CORE_LOG_DEBUG },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         run r = PARSE("--log-level", cases[i].v);
@@ -284,8 +290,8 @@ Test(config, pasv_ports)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char eq[64], msg[160];
         snprintf(eq, sizeof(eq), "--pasv-ports=%s", bad[i]);
-        snprintf(msg, sizeof(msg),
-                 "ringftpd: --pasv-ports: expected LO-HI with 1024 <= LO <= HI <= 65535 (got '%s')\n", bad[i]);
+        snprintf(msg, sizeof(msg), "ringftpd: --pasv-ports: expected LO-HI with 1024 <= LO <= HI <= 65535 (got '%s')\n",
+                 bad[i]);
         expect_error(PARSE(eq), msg);
     }
 }
@@ -330,7 +336,8 @@ Test(config, pasv_address)
     expect_error(PARSE("--pasv-address", "::1"), "ringftpd: --pasv-address: '::1' is not an IPv4 literal\n");
     expect_error(PARSE("--pasv-address", "ftp.example.org"),
                  "ringftpd: --pasv-address: 'ftp.example.org' is not an IPv4 literal\n");
-    expect_error(PARSE("--pasv-address", "256.1.1.1"), "ringftpd: --pasv-address: '256.1.1.1' is not an IPv4 literal\n");
+    expect_error(PARSE("--pasv-address", "256.1.1.1"),
+                 "ringftpd: --pasv-address: '256.1.1.1' is not an IPv4 literal\n");
 }
 
 Test(config, strings_and_banner)
@@ -364,8 +371,7 @@ Test(config, unknown_missing_positional)
     expect_error(PARSE("--threads"), "ringftpd: --threads: missing value (N, 0-256)\n");
     expect_error(PARSE("--threads", "--port", "21"), "ringftpd: --threads: missing value (N, 0-256)\n");
     expect_error(PARSE("--root"), "ringftpd: --root: missing value (DIR, directory)\n");
-    expect_error(PARSE("--pasv-ports"),
-                 "ringftpd: --pasv-ports: missing value (LO-HI, LO-HI within 1024-65535)\n");
+    expect_error(PARSE("--pasv-ports"), "ringftpd: --pasv-ports: missing value (LO-HI, LO-HI within 1024-65535)\n");
     expect_error(PARSE("--version=2"), "ringftpd: --version: takes no value\n");
 }
 
@@ -408,8 +414,7 @@ Test(config, help_lists_every_flag)
     for (const char *line = r.out; *line; line = strchr(line, '\n') + 1) {
         size_t len = strcspn(line, "\n");
         cr_assert_leq(len, 100, "help line longer than 100 columns: %.*s", (int)len, line);
-        if (line[len] == '\0')
-            break;
+        if (line[len] == '\0') break;
     }
     /* the default and range of a flag come from the table */
     cr_assert(strstr(r.out, "[default 4096; 64-32768, power of") != NULL); /* wrapped at 100 columns */
@@ -451,12 +456,10 @@ Test(config, help_markdown)
         if (line[0] == '|') {
             int bars = 0;
             for (const char *p = line; *p && *p != '\n'; p++)
-                if (*p == '|' && (p == line || p[-1] != '\\'))
-                    bars++;
+                if (*p == '|' && (p == line || p[-1] != '\\')) bars++;
             cr_assert_eq(bars, 5, "row: %.*s", (int)strcspn(line, "\n"), line);
         }
-        if (strchr(line, '\n') == NULL)
-            break;
+        if (strchr(line, '\n') == NULL) break;
     }
     done(&r);
 }
@@ -541,10 +544,8 @@ Test(config, config_file_errors)
     cfg_error("config = /etc/other\n", "1: disallowed setting 'config' (command line only)\n");
     cfg_error("help\n", "1: disallowed setting 'help' (command line only)\n");
     cfg_error("\n\nthreads\n", "3: --threads: missing value (N, 0-256)\n");
-    cfg_error("anonymous = perhaps\n",
-              "1: --anonymous: 'perhaps' is not a boolean (true|false|yes|no|on|off|1|0)\n");
-    cfg_error("pasv-ports = 1-2\n",
-              "1: --pasv-ports: expected LO-HI with 1024 <= LO <= HI <= 65535 (got '1-2')\n");
+    cfg_error("anonymous = perhaps\n", "1: --anonymous: 'perhaps' is not a boolean (true|false|yes|no|on|off|1|0)\n");
+    cfg_error("pasv-ports = 1-2\n", "1: --pasv-ports: expected LO-HI with 1024 <= LO <= HI <= 65535 (got '1-2')\n");
     expect_error(PARSE("--config", "/nonexistent/ringftpd.conf"),
                  "ringftpd: --config: cannot read /nonexistent/ringftpd.conf: No such file or directory\n");
     expect_error(PARSE("--config"), "ringftpd: --config: missing value (FILE, file)\n");

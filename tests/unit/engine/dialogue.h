@@ -22,8 +22,8 @@
 typedef struct dlg dlg;
 
 typedef struct dstep {
-    const char *send;      /* client bytes; NULL for an event step */
-    size_t send_len;       /* 0: strlen(send) */
+    const char *send; /* client bytes; NULL for an event step */
+    size_t send_len;  /* 0: strlen(send) */
     bool is_event;
     ftp_event ev;
     const char *reply;     /* exact reply text produced by this step; NULL means none */
@@ -46,17 +46,23 @@ struct dlg {
     ftp_session s;
     ftp_out out;
     ftp_addr pasv_addr;
-    ftp_pump pump;       /* the driver's unconsumed input */
-    ftp_buf replies;     /* reply text of the last step */
-    char kinds[2048];    /* action kinds of the last step */
+    ftp_pump pump;    /* the driver's unconsumed input */
+    ftp_buf replies;  /* reply text of the last step */
+    char kinds[2048]; /* action kinds of the last step */
     dact acts[DLG_MAX_ACTS];
     size_t n_acts;
     bool started;
 };
 
 /* Steps. EV(reply, acts, event fields...) and C(line, reply, acts). */
-#define C(line, rep, a) { .send = (line), .reply = (rep), .acts = (a) }
-#define EV(rep, a, ...) { .is_event = true, .ev = { __VA_ARGS__ }, .reply = (rep), .acts = (a) }
+#define C(line, rep, a)                             \
+    {                                               \
+        .send = (line), .reply = (rep), .acts = (a) \
+    }
+#define EV(rep, a, ...)                                                      \
+    {                                                                        \
+        .is_event = true, .ev = { __VA_ARGS__ }, .reply = (rep), .acts = (a) \
+    }
 #define ANY_REPLY ((const char *)1) /* reply text not checked by the step */
 #define N_STEPS(t) (sizeof(t) / sizeof((t)[0]))
 
@@ -66,15 +72,21 @@ struct dlg {
 #define EV_LOGIN_BAD .kind = FTP_EV_LOGIN, .status = FTP_E_ACCES
 #define EV_TLS_UP .kind = FTP_EV_TLS_UP, .status = FTP_OK
 #define EV_TLS_DOWN .kind = FTP_EV_TLS_DOWN, .status = FTP_OK
-#define EV_DIR(sz) .kind = FTP_EV_STAT, .status = FTP_OK, .st = { .mode = FTP_S_IFDIR | 0755u, .nlink = 2, .size = (sz) }
-#define EV_FILE(sz) .kind = FTP_EV_STAT, .status = FTP_OK, .st = { .mode = FTP_S_IFREG | 0644u, .nlink = 1, .size = (sz), .mtime = 1764268440 }
+#define EV_DIR(sz) \
+    .kind = FTP_EV_STAT, .status = FTP_OK, .st = { .mode = FTP_S_IFDIR | 0755u, .nlink = 2, .size = (sz) }
+#define EV_FILE(sz)                        \
+    .kind = FTP_EV_STAT, .status = FTP_OK, \
+    .st = { .mode = FTP_S_IFREG | 0644u, .nlink = 1, .size = (sz), .mtime = 1764268440 }
 
 static inline ftp_addr dlg_ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
 {
     ftp_addr x;
     memset(&x, 0, sizeof x);
     x.family = FTP_AF_INET;
-    x.addr[0] = a; x.addr[1] = b; x.addr[2] = c; x.addr[3] = d;
+    x.addr[0] = a;
+    x.addr[1] = b;
+    x.addr[2] = c;
+    x.addr[3] = d;
     x.port = port;
     return x;
 }
@@ -104,8 +116,7 @@ static inline void dlg_setup(dlg *d, bool implicit)
 
 static inline void dlg_teardown(dlg *d)
 {
-    if (d->started)
-        ftp_session_free(&d->s);
+    if (d->started) ftp_session_free(&d->s);
     ftp_out_free(&d->out);
     ftp_buf_free(&d->replies);
     ftp_pump_free(&d->pump);
@@ -157,8 +168,7 @@ static inline void dlg_offer(dlg *d)
 static inline const dact *dlg_first_action(const dlg *d)
 {
     for (size_t i = 0; i < d->n_acts; i++)
-        if (d->acts[i].a.kind != FTP_ACT_REPLY)
-            return &d->acts[i];
+        if (d->acts[i].a.kind != FTP_ACT_REPLY) return &d->acts[i];
     return NULL;
 }
 
@@ -166,25 +176,19 @@ static inline const dact *dlg_first_action(const dlg *d)
 static inline const dact *dlg_action(const dlg *d, ftp_action_kind kind)
 {
     for (size_t i = 0; i < d->n_acts; i++)
-        if (d->acts[i].a.kind == kind)
-            return &d->acts[i];
+        if (d->acts[i].a.kind == kind) return &d->acts[i];
     cr_assert_fail("no %s action in this step (got \"%s\")", ftp_action_name(kind), d->kinds);
     return NULL;
 }
 
-static inline const char *dlg_reply_text(const dlg *d)
-{
-    return d->replies.p ? d->replies.p : "";
-}
+static inline const char *dlg_reply_text(const dlg *d) { return d->replies.p ? d->replies.p : ""; }
 
 static inline void dlg_expect(dlg *d, size_t idx, const char *reply, const char *acts)
 {
-    if (reply == ANY_REPLY)
-        reply = dlg_reply_text(d);
+    if (reply == ANY_REPLY) reply = dlg_reply_text(d);
     cr_assert_str_eq(dlg_reply_text(d), reply ? reply : "", "step %zu: reply text\n got: [%s]\nwant: [%s]", idx,
                      dlg_reply_text(d), reply ? reply : "");
-    if (acts)
-        cr_assert_str_eq(d->kinds, acts, "step %zu: actions\n got: [%s]\nwant: [%s]", idx, d->kinds, acts);
+    if (acts) cr_assert_str_eq(d->kinds, acts, "step %zu: actions\n got: [%s]\nwant: [%s]", idx, d->kinds, acts);
 }
 
 /* ftp_session_init + ftp_engine_start; checks the first output. */
@@ -206,7 +210,8 @@ static inline void dlg_step(dlg *d, const dstep *st, size_t idx)
         dlg_collect(d);
     } else {
         size_t n = st->send_len ? st->send_len : strlen(st->send);
-        cr_assert_eq(ftp_pump_append(&d->pump, (const uint8_t *)st->send, n), 0, "step %zu: harness input buffer full", idx);
+        cr_assert_eq(ftp_pump_append(&d->pump, (const uint8_t *)st->send, n), 0, "step %zu: harness input buffer full",
+                     idx);
     }
     dlg_offer(d);
     dlg_expect(d, idx, st->reply, st->acts);
@@ -221,14 +226,12 @@ static inline void dlg_step(dlg *d, const dstep *st, size_t idx)
     }
     cr_assert_eq(ftp_pump_held(&d->pump), st->keep, "step %zu: %zu bytes left with the driver, expected %zu", idx,
                  ftp_pump_held(&d->pump), st->keep);
-    if (st->check)
-        st->check(d);
+    if (st->check) st->check(d);
 }
 
 static inline void dlg_run(dlg *d, const dstep *steps, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        dlg_step(d, &steps[i], i + 1);
+    for (size_t i = 0; i < n; i++) dlg_step(d, &steps[i], i + 1);
 }
 
 /* One client line (CRLF added); asserts the reply and actions. */
@@ -267,8 +270,7 @@ static inline void dlg_tls(dlg *d, bool prot_p)
     dlg_line(d, "AUTH TLS", "234 AUTH TLS successful\r\n", "REPLY TLS_START");
     dlg_event(d, (ftp_event){ EV_TLS_UP }, NULL, "");
     dlg_line(d, "PBSZ 0", "200 PBSZ=0\r\n", "REPLY");
-    if (prot_p)
-        dlg_line(d, "PROT P", "200 Protection level set to P\r\n", "REPLY");
+    if (prot_p) dlg_line(d, "PROT P", "200 Protection level set to P\r\n", "REPLY");
 }
 
 /* Implicit session up to the greeting. */

@@ -31,8 +31,10 @@ Test(data, port_to_control_peer_accepted)
     dlg d;
     setup_logged_in(&d);
     static const dstep t[] = {
-        { .send = "PORT 192,0,2,10,195,80\r\n", .reply = "200 PORT command successful\r\n",
-          .acts = "DATA_CLOSE REPLY", .check = check_active_50000 },
+        { .send = "PORT 192,0,2,10,195,80\r\n",
+          .reply = "200 PORT command successful\r\n",
+          .acts = "DATA_CLOSE REPLY",
+          .check = check_active_50000 },
     };
     dlg_run(&d, t, N_STEPS(t));
     dlg_teardown(&d);
@@ -44,9 +46,11 @@ Test(data, port_bounce_refused)
     dlg d;
     setup_logged_in(&d);
     static const dstep t[] = {
-        C("PORT 10,0,0,1,195,80\r\n", "500 Illegal PORT command: address must be the control connection's\r\n", "REPLY"),
+        C("PORT 10,0,0,1,195,80\r\n", "500 Illegal PORT command: address must be the control connection's\r\n",
+          "REPLY"),
         C("PORT 192,0,2,10,0,25\r\n", "500 Illegal PORT command: port below 1024\r\n", "REPLY"),
-        C("EPRT |1|10.0.0.1|50000|\r\n", "500 Illegal PORT command: address must be the control connection's\r\n", "REPLY"),
+        C("EPRT |1|10.0.0.1|50000|\r\n", "500 Illegal PORT command: address must be the control connection's\r\n",
+          "REPLY"),
         C("EPRT |1|192.0.2.10|21|\r\n", "500 Illegal PORT command: port below 1024\r\n", "REPLY"),
     };
     dlg_run(&d, t, N_STEPS(t));
@@ -88,13 +92,17 @@ Test(data, eprt_ipv4_and_family_mismatch)
     dlg d;
     setup_logged_in(&d);
     static const dstep t[] = {
-        { .send = "EPRT |1|192.0.2.10|50000|\r\n", .reply = "200 EPRT command successful\r\n",
-          .acts = "DATA_CLOSE REPLY", .check = check_active_50000 },
+        { .send = "EPRT |1|192.0.2.10|50000|\r\n",
+          .reply = "200 EPRT command successful\r\n",
+          .acts = "DATA_CLOSE REPLY",
+          .check = check_active_50000 },
         /* IPv6 target on an IPv4 control connection */
         C("EPRT |2|2001:db8::1|50000|\r\n", "522 Network protocol not supported, use (1)\r\n", "REPLY"),
         /* the peer in IPv4-mapped form is the same host: stored in its IPv4 form */
-        { .send = "EPRT |2|::ffff:192.0.2.10|50000|\r\n", .reply = "200 EPRT command successful\r\n",
-          .acts = "DATA_CLOSE REPLY", .check = check_active_50000 },
+        { .send = "EPRT |2|::ffff:192.0.2.10|50000|\r\n",
+          .reply = "200 EPRT command successful\r\n",
+          .acts = "DATA_CLOSE REPLY",
+          .check = check_active_50000 },
     };
     dlg_run(&d, t, N_STEPS(t));
     dlg_teardown(&d);
@@ -123,10 +131,7 @@ Test(data, eprt_and_epsv_on_ipv6_control)
 
 /* ---- PASV / EPSV ---- */
 
-static void check_pasv_family_inet(dlg *d)
-{
-    cr_assert_eq(dlg_action(d, FTP_ACT_PASV_OPEN)->a.family, FTP_AF_INET);
-}
+static void check_pasv_family_inet(dlg *d) { cr_assert_eq(dlg_action(d, FTP_ACT_PASV_OPEN)->a.family, FTP_AF_INET); }
 
 Test(data, pasv_announces_control_local_address)
 {
@@ -276,9 +281,11 @@ Test(data, retr_binary_with_rest)
     static const dstep t[] = {
         C("REST 100\r\n", "350 Restart position accepted (100)\r\n", "REPLY"),
         { .send = "RETR readme.txt\r\n", .acts = "XFER_OPEN", .str = "/readme.txt", .check = check_retr_open },
-        { .is_event = true, .ev = { EV_OPENED(1234) },
+        { .is_event = true,
+          .ev = { EV_OPENED(1234) },
           .reply = "150 Opening BINARY mode data connection for /readme.txt (1234 bytes)\r\n",
-          .acts = "REPLY XFER_START", .check = check_retr_start_passive },
+          .acts = "REPLY XFER_START",
+          .check = check_retr_start_passive },
         EV("226 Transfer complete\r\n", "REPLY", EV_DONE(FTP_OK), .bytes = 1134),
         C("RETR readme.txt\r\n", "425 Use PORT, PASV or EPSV first\r\n", "REPLY"),
     };
@@ -303,9 +310,11 @@ Test(data, retr_ascii_active)
     static const dstep t[] = {
         C("PORT 192,0,2,10,195,80\r\n", "200 PORT command successful\r\n", "DATA_CLOSE REPLY"),
         C("RETR /pub/a.txt\r\n", NULL, "XFER_OPEN"),
-        { .is_event = true, .ev = { EV_OPENED(10) },
+        { .is_event = true,
+          .ev = { EV_OPENED(10) },
           .reply = "150 Opening ASCII mode data connection for /pub/a.txt\r\n",
-          .acts = "REPLY XFER_START", .check = check_ascii_active },
+          .acts = "REPLY XFER_START",
+          .check = check_ascii_active },
         EV("226 Transfer complete\r\n", "REPLY", EV_DONE(FTP_OK)),
     };
     dlg_run(&d, t, N_STEPS(t));
@@ -331,7 +340,10 @@ Test(data, transfer_without_data_channel_425)
 /* Open failures map to 550/553/451; the data channel set up before stays for the next try. */
 Test(data, retr_open_failures)
 {
-    static const struct { ftp_status st; const char *reply; } cases[] = {
+    static const struct {
+        ftp_status st;
+        const char *reply;
+    } cases[] = {
         { FTP_E_NOENT, "550 No such file or directory\r\n" },
         { FTP_E_ACCES, "550 Permission denied\r\n" },
         { FTP_E_ISDIR, "550 Is a directory\r\n" },
@@ -357,7 +369,10 @@ Test(data, retr_open_failures)
 /* Completion statuses → reply codes (RFC 959 §4.2, RFC 4217). */
 Test(data, transfer_completion_statuses)
 {
-    static const struct { ftp_status st; const char *reply; } cases[] = {
+    static const struct {
+        ftp_status st;
+        const char *reply;
+    } cases[] = {
         { FTP_OK, "226 Transfer complete\r\n" },
         { FTP_E_CONN, "425 Can't open data connection\r\n" },
         { FTP_E_TLS, "425 Can't open data connection\r\n" },
@@ -392,10 +407,7 @@ static void check_stor_rest(dlg *d)
     cr_assert_eq(a->a.offset, 4096);
 }
 
-static void check_appe(dlg *d)
-{
-    cr_assert_eq(dlg_action(d, FTP_ACT_XFER_OPEN)->a.xfer, FTP_XFER_APPE);
-}
+static void check_appe(dlg *d) { cr_assert_eq(dlg_action(d, FTP_ACT_XFER_OPEN)->a.xfer, FTP_XFER_APPE); }
 
 Test(data, stor_with_rest_and_appe)
 {
@@ -457,10 +469,7 @@ static void check_list_start(dlg *d)
     cr_assert_eq(dlg_action(d, FTP_ACT_XFER_START)->a.flags, FTP_XF_LIST_ALL | FTP_XF_LIST_LONG);
 }
 
-static void check_list_d(dlg *d)
-{
-    cr_assert_eq(dlg_action(d, FTP_ACT_XFER_OPEN)->a.flags, FTP_XF_LIST_DIR);
-}
+static void check_list_d(dlg *d) { cr_assert_eq(dlg_action(d, FTP_ACT_XFER_OPEN)->a.flags, FTP_XF_LIST_DIR); }
 
 static void check_nlst(dlg *d)
 {
@@ -476,8 +485,11 @@ Test(data, list_and_nlst_options)
     dlg_pasv(&d);
     static const dstep t[] = {
         { .send = "LIST -la /pub\r\n", .acts = "XFER_OPEN", .str = "/pub", .check = check_list_la },
-        { .is_event = true, .ev = { EV_OPENED(0) }, .reply = "150 Here comes the directory listing\r\n",
-          .acts = "REPLY XFER_START", .check = check_list_start },
+        { .is_event = true,
+          .ev = { EV_OPENED(0) },
+          .reply = "150 Here comes the directory listing\r\n",
+          .acts = "REPLY XFER_START",
+          .check = check_list_start },
         EV("226 Directory send OK\r\n", "REPLY", EV_DONE(FTP_OK)),
         C("PASV\r\n", NULL, "PASV_OPEN"),
         EV("227 Entering Passive Mode (192,0,2,1,195,80).\r\n", "REPLY", EV_PASV_OK(50000)),
@@ -553,7 +565,9 @@ Test(data, abor_with_telnet_synch)
     setup_logged_in(&d);
     start_retr(&d);
     static const dstep t[] = {
-        C("\xff\xf4\xff\xf2" "ABOR\r\n", NULL, "XFER_ABORT"),
+        C("\xff\xf4\xff\xf2"
+          "ABOR\r\n",
+          NULL, "XFER_ABORT"),
         EV("426 Connection closed; transfer aborted\r\n226 Abort successful\r\n", "REPLY DATA_CLOSE REPLY",
            EV_DONE(FTP_E_ABORTED)),
     };
@@ -650,8 +664,8 @@ Test(data, other_commands_wait_for_transfer_end)
     setup_logged_in(&d);
     start_retr(&d);
     static const dstep t[] = {
-        { .send = "NOOP\r\n", .acts = "" },             /* taken and held by the engine */
-        { .send = "PWD\r\n", .acts = "", .keep = 5 },  /* stays with the driver */
+        { .send = "NOOP\r\n", .acts = "" },           /* taken and held by the engine */
+        { .send = "PWD\r\n", .acts = "", .keep = 5 }, /* stays with the driver */
         { .send = "STAT /x\r\n", .acts = "", .keep = 14 },
         EV("226 Transfer complete\r\n200 NOOP ok\r\n257 \"/\" is the current directory\r\n", "REPLY REPLY DIR_READ",
            EV_DONE(FTP_OK)),
@@ -679,8 +693,11 @@ Test(data, pipelined_pasv_retr)
     setup_logged_in(&d);
     static const dstep t[] = {
         { .send = "PASV\r\nRETR f\r\n", .acts = "PASV_OPEN", .keep = 8 },
-        { .is_event = true, .ev = { EV_PASV_OK(50000) }, .reply = "227 Entering Passive Mode (192,0,2,1,195,80).\r\n",
-          .acts = "REPLY XFER_OPEN", .str = "/f" },
+        { .is_event = true,
+          .ev = { EV_PASV_OK(50000) },
+          .reply = "227 Entering Passive Mode (192,0,2,1,195,80).\r\n",
+          .acts = "REPLY XFER_OPEN",
+          .str = "/f" },
     };
     dlg_run(&d, t, N_STEPS(t));
     dlg_teardown(&d);
@@ -690,7 +707,10 @@ Test(data, pipelined_pasv_retr)
 
 /* The strings of the first `kind` action produced by one line, read before the harness resets
  * out (dialogue.h keeps str/str2 only). "(none)" stands for UINT32_MAX. */
-typedef struct open_strs { char str[512], pattern[512], prefix[512]; unsigned flags; } open_strs;
+typedef struct open_strs {
+    char str[512], pattern[512], prefix[512];
+    unsigned flags;
+} open_strs;
 
 static open_strs line_action(dlg *d, const char *line, ftp_action_kind kind)
 {
@@ -704,12 +724,13 @@ static open_strs line_action(dlg *d, const char *line, ftp_action_kind kind)
     bool found = false;
     for (size_t i = 0; i < d->out.n && !found; i++) {
         const ftp_action *a = &d->out.act[i];
-        if (a->kind != kind)
-            continue;
+        if (a->kind != kind) continue;
         found = true;
         snprintf(r.str, sizeof r.str, "%s", ftp_out_str(&d->out, a->str_off));
-        snprintf(r.pattern, sizeof r.pattern, "%s", a->pattern_off == UINT32_MAX ? "(none)" : ftp_out_str(&d->out, a->pattern_off));
-        snprintf(r.prefix, sizeof r.prefix, "%s", a->prefix_off == UINT32_MAX ? "(none)" : ftp_out_str(&d->out, a->prefix_off));
+        snprintf(r.pattern, sizeof r.pattern, "%s",
+                 a->pattern_off == UINT32_MAX ? "(none)" : ftp_out_str(&d->out, a->pattern_off));
+        snprintf(r.prefix, sizeof r.prefix, "%s",
+                 a->prefix_off == UINT32_MAX ? "(none)" : ftp_out_str(&d->out, a->prefix_off));
         r.flags = a->flags;
     }
     cr_assert(found, "no %s action for \"%s\"", ftp_action_name(kind), line);
@@ -866,8 +887,8 @@ Test(data, truncated_listing_451_with_count)
     static const dstep t[] = {
         C("NLST\r\n", NULL, "XFER_OPEN"),
         EV("150 Here comes the directory listing\r\n", "REPLY XFER_START", EV_OPENED(0)),
-        EV("451 Listing truncated after 1000 entries (server limit)\r\n", "REPLY", EV_DONE(FTP_OK),
-           .truncated = true, .n_entries = 1000),
+        EV("451 Listing truncated after 1000 entries (server limit)\r\n", "REPLY", EV_DONE(FTP_OK), .truncated = true,
+           .n_entries = 1000),
     };
     dlg_run(&d, t, N_STEPS(t));
     dlg_teardown(&d);
@@ -881,8 +902,14 @@ Test(data, iac_in_path_doubled_in_150)
     dlg_pasv(&d);
     static const dstep t[] = {
         C("TYPE I\r\n", "200 Switching to Binary mode\r\n", "REPLY"),
-        { .send = "RETR a\xff\xff" "b\r\n", .acts = "XFER_OPEN", .str = "/a\xff" "b" },
-        EV("150 Opening BINARY mode data connection for /a\xff\xff" "b (1 bytes)\r\n", "REPLY XFER_START", EV_OPENED(1)),
+        { .send = "RETR a\xff\xff"
+                  "b\r\n",
+          .acts = "XFER_OPEN",
+          .str = "/a\xff"
+                 "b" },
+        EV("150 Opening BINARY mode data connection for /a\xff\xff"
+           "b (1 bytes)\r\n",
+           "REPLY XFER_START", EV_OPENED(1)),
     };
     dlg_run(&d, t, N_STEPS(t));
     dlg_teardown(&d);

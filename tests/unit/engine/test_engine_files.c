@@ -101,7 +101,8 @@ Test(files, mlst_file_dir_and_fact_selection)
     setup_logged_in(&d);
     static const dstep t[] = {
         { .send = "MLST readme.txt\r\n", .acts = "STAT", .str = "/readme.txt" },
-        EV("250-Listing /readme.txt\r\n type=file;size=1234;modify=20251127183400;perm=adfrw;unique=0g0; /readme.txt\r\n"
+        EV("250-Listing /readme.txt\r\n type=file;size=1234;modify=20251127183400;perm=adfrw;unique=0g0; "
+           "/readme.txt\r\n"
            "250 End\r\n",
            "REPLY", EV_FILE(1234)),
         { .send = "MLST\r\n", .acts = "STAT", .str = "/" },
@@ -231,11 +232,21 @@ Test(files, rnfr_rnto)
 /* ---- STAT with a path: a listing over the control connection (213) ---- */
 
 static const ftp_entry pub_entries[] = {
-    { .name = ".", .name_len = 1, .st = { .mode = FTP_S_IFDIR | 0755u, .nlink = 3, .size = 4096, .mtime = 1764268440 } },
-    { .name = "..", .name_len = 2, .st = { .mode = FTP_S_IFDIR | 0755u, .nlink = 5, .size = 4096, .mtime = 1764268440 } },
-    { .name = "a.txt", .name_len = 5, .st = { .mode = FTP_S_IFREG | 0644u, .nlink = 1, .uid = 1000, .gid = 1000, .size = 1234, .mtime = 1764268440 } },
-    { .name = ".hidden", .name_len = 7, .st = { .mode = FTP_S_IFREG | 0600u, .nlink = 1, .uid = 1000, .gid = 1000, .size = 1, .mtime = 1764268440 } },
-    { .name = "sub", .name_len = 3, .st = { .mode = FTP_S_IFDIR | 0755u, .nlink = 2, .uid = 1000, .gid = 1000, .size = 4096, .mtime = 1764268440 } },
+    { .name = ".",
+      .name_len = 1,
+      .st = { .mode = FTP_S_IFDIR | 0755u, .nlink = 3, .size = 4096, .mtime = 1764268440 } },
+    { .name = "..",
+      .name_len = 2,
+      .st = { .mode = FTP_S_IFDIR | 0755u, .nlink = 5, .size = 4096, .mtime = 1764268440 } },
+    { .name = "a.txt",
+      .name_len = 5,
+      .st = { .mode = FTP_S_IFREG | 0644u, .nlink = 1, .uid = 1000, .gid = 1000, .size = 1234, .mtime = 1764268440 } },
+    { .name = ".hidden",
+      .name_len = 7,
+      .st = { .mode = FTP_S_IFREG | 0600u, .nlink = 1, .uid = 1000, .gid = 1000, .size = 1, .mtime = 1764268440 } },
+    { .name = "sub",
+      .name_len = 3,
+      .st = { .mode = FTP_S_IFDIR | 0755u, .nlink = 2, .uid = 1000, .gid = 1000, .size = 4096, .mtime = 1764268440 } },
 };
 
 #define LINE_A "-rw-r--r--    1 1000     1000             1234 Nov 27 18:34 a.txt\r\n"
@@ -267,7 +278,9 @@ Test(files, stat_of_a_file_is_one_line)
     setup_logged_in(&d);
     static const dstep t[] = {
         { .send = "STAT readme.txt\r\n", .acts = "DIR_READ", .str = "/readme.txt" },
-        { .is_event = true, .ev = { .kind = FTP_EV_DIR_ENTRIES, .status = FTP_E_NOTDIR }, .acts = "STAT",
+        { .is_event = true,
+          .ev = { .kind = FTP_EV_DIR_ENTRIES, .status = FTP_E_NOTDIR },
+          .acts = "STAT",
           .str = "/readme.txt" },
         EV("213-Status of /readme.txt:\r\n-rw-r--r--    1 0        0                1234 Nov 27 18:34 readme.txt\r\n"
            "213 End of status\r\n",
@@ -288,8 +301,7 @@ Test(files, names_cannot_inject_reply_lines)
     dlg_line(&d, "STAT /", NULL, "DIR_READ");
     dlg_event(&d, (ftp_event){ .kind = FTP_EV_DIR_ENTRIES, .status = FTP_OK, .entries = evil, .n_entries = 1 },
               /* a name with CR/LF cannot round-trip: left out (ftp_list_skip, docs/engine.md) */
-              "213-Status of /:\r\n213 End of status\r\n",
-              "REPLY");
+              "213-Status of /:\r\n213 End of status\r\n", "REPLY");
     /* a bare CR inside a client argument is not echoed as a line break either */
     dstep st = { .send = "CWD a\rb\r\n", .acts = "STAT", .str = "/a\rb" };
     dlg_step(&d, &st, 1);
@@ -297,7 +309,8 @@ Test(files, names_cannot_inject_reply_lines)
     dstep st2 = { .send = "MLST\r\n", .acts = "STAT", .str = "/a\rb" };
     dlg_step(&d, &st2, 2);
     dlg_event(&d, (ftp_event){ EV_DIR(0) },
-              "250-Listing /a b\r\n type=dir;modify=19700101000000;perm=cdeflmp;unique=0g0; /a?b\r\n250 End\r\n", "REPLY");
+              "250-Listing /a b\r\n type=dir;modify=19700101000000;perm=cdeflmp;unique=0g0; /a?b\r\n250 End\r\n",
+              "REPLY");
     dlg_teardown(&d);
 }
 
@@ -383,11 +396,14 @@ Test(files, cwd_name_too_long_550)
     line[FTP_PATH_MAX + 14] = '\0';
     dlg_line(&d, line, "550 No such directory: name too long\r\n", "REPLY");
     /* a component the file system refuses (ENAMETOOLONG → FTP_E_NAME) */
-    dlg_line(&d, "CWD yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
-                 "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
-                 "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", NULL, "STAT");
-    dlg_event(&d, (ftp_event){ .kind = FTP_EV_STAT, .status = FTP_E_NAME }, "550 No such directory: name not allowed\r\n",
-              "REPLY");
+    dlg_line(
+        &d,
+        "CWD yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+        "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+        "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy",
+        NULL, "STAT");
+    dlg_event(&d, (ftp_event){ .kind = FTP_EV_STAT, .status = FTP_E_NAME },
+              "550 No such directory: name not allowed\r\n", "REPLY");
     cr_assert_str_eq(d.s.cwd, "/");
     dlg_teardown(&d);
 }
@@ -409,7 +425,8 @@ Test(files, leading_spaces_are_part_of_the_path)
         EV("213 20251127183400\r\n", "REPLY", EV_FILE(18)),
         { .send = "MLST  leadsp\r\n", .acts = "STAT", .str = "/ leadsp" },
         EV("250-Listing / leadsp\r\n type=file;size=18;modify=20251127183400;perm=adfrw;unique=0g0; / leadsp\r\n"
-           "250 End\r\n", "REPLY", EV_FILE(18)),
+           "250 End\r\n",
+           "REPLY", EV_FILE(18)),
         { .send = "STAT  leadsp\r\n", .acts = "DIR_READ", .str = "/ leadsp" },
     };
     dlg_run(&d, t, N_STEPS(t));
@@ -430,14 +447,16 @@ Test(files, iac_in_paths_doubled_in_replies)
         EV("250 Directory changed to /d\xff\xff\r\n", "REPLY", EV_DIR(0)),
         C("PWD\r\n", "257 \"/d\xff\xff\" is the current directory\r\n", "REPLY"),
         C("MLST\r\n", NULL, "STAT"),
-        EV("250-Listing /d\xff\xff\r\n type=dir;modify=19700101000000;perm=cdeflmp;unique=0g0; /d\xff\xff\r\n250 End\r\n",
+        EV("250-Listing /d\xff\xff\r\n type=dir;modify=19700101000000;perm=cdeflmp;unique=0g0; /d\xff\xff\r\n250 "
+           "End\r\n",
            "REPLY", EV_DIR(0)),
         C("STAT .\r\n", NULL, "DIR_READ"),
     };
     dlg_run(&d, t, N_STEPS(t));
     /* ...\xff is not valid UTF-8 as a name: this entry is left out, the header still doubled */
-    dlg_event(&d, (ftp_event){ .kind = FTP_EV_DIR_ENTRIES, .status = FTP_OK, .entries = ents, .n_entries = 1,
-                               .now = 1764268440 },
-              "213-Status of /d\xff\xff:\r\n213 End of status\r\n", "REPLY");
+    dlg_event(
+        &d,
+        (ftp_event){ .kind = FTP_EV_DIR_ENTRIES, .status = FTP_OK, .entries = ents, .n_entries = 1, .now = 1764268440 },
+        "213-Status of /d\xff\xff:\r\n213 End of status\r\n", "REPLY");
     dlg_teardown(&d);
 }

@@ -28,8 +28,7 @@ Test(framing, verbs_are_case_insensitive)
     dlg d;
     setup_started(&d);
     static const dstep t[] = {
-        C("noop\r\n", "200 NOOP ok\r\n", "REPLY"),
-        C("NoOp\r\n", "200 NOOP ok\r\n", "REPLY"),
+        C("noop\r\n", "200 NOOP ok\r\n", "REPLY"), C("NoOp\r\n", "200 NOOP ok\r\n", "REPLY"),
         C("syst\r\n", "215 UNIX Type: L8\r\n", "REPLY"),
         C("  NOOP\r\n", "200 NOOP ok\r\n", "REPLY"), /* leading blanks tolerated */
     };
@@ -71,10 +70,14 @@ Test(framing, telnet_iac_stripped)
     dlg d;
     setup_started(&d);
     static const dstep t[] = {
-        C("\xff\xfb\x01NOOP\r\n", "200 NOOP ok\r\n", "REPLY"),          /* IAC WILL ECHO */
-        C("NO\xff\xf1OP\r\n", "200 NOOP ok\r\n", "REPLY"),              /* IAC NOP inside the verb */
-        C("\xff\xf4\xff\xf2NOOP\r\n", "200 NOOP ok\r\n", "REPLY"),      /* IAC IP, IAC DM */
-        C("USER a\xff\xff" "b\r\n", "331 Password required for a\xff\xff" "b\r\n", "REPLY"),
+        C("\xff\xfb\x01NOOP\r\n", "200 NOOP ok\r\n", "REPLY"),     /* IAC WILL ECHO */
+        C("NO\xff\xf1OP\r\n", "200 NOOP ok\r\n", "REPLY"),         /* IAC NOP inside the verb */
+        C("\xff\xf4\xff\xf2NOOP\r\n", "200 NOOP ok\r\n", "REPLY"), /* IAC IP, IAC DM */
+        C("USER a\xff\xff"
+          "b\r\n",
+          "331 Password required for a\xff\xff"
+          "b\r\n",
+          "REPLY"),
     };
     dlg_run(&d, t, N_STEPS(t));
     dlg_teardown(&d);
@@ -195,7 +198,8 @@ Test(framing, lines_wait_while_an_event_is_awaited)
     static const dstep t[] = {
         { .send = "CWD pub\r\nNOOP\r\nPWD\r\n", .acts = "STAT", .str = "/pub", .keep = 11 },
         { .send = "SYST\r\n", .acts = "", .keep = 17 },
-        EV("250 Directory changed to /pub\r\n200 NOOP ok\r\n257 \"/pub\" is the current directory\r\n215 UNIX Type: L8\r\n",
+        EV("250 Directory changed to /pub\r\n200 NOOP ok\r\n257 \"/pub\" is the current directory\r\n215 UNIX Type: "
+           "L8\r\n",
            "REPLY REPLY", EV_DIR(0)),
     };
     dlg_run(&d, t, N_STEPS(t));
@@ -210,8 +214,7 @@ Test(framing, stops_when_output_nearly_full)
     setup_started(&d);
     dlg_login(&d);
     char many[30 * 6 + 1];
-    for (int i = 0; i < 30; i++)
-        memcpy(many + i * 6, "ABOR\r\n", 6); /* each: DATA_CLOSE + REPLY */
+    for (int i = 0; i < 30; i++) memcpy(many + i * 6, "ABOR\r\n", 6); /* each: DATA_CLOSE + REPLY */
     many[sizeof many - 1] = '\0';
     ftp_out out;
     ftp_out_init(&out);
@@ -222,8 +225,7 @@ Test(framing, stops_when_output_nearly_full)
         cr_assert_leq(out.n, FTP_OUT_MAX_ACTIONS);
         cr_assert_gt(used, 0);
         for (size_t i = 0; i < out.n; i++)
-            if (out.act[i].kind == FTP_ACT_REPLY)
-                replies++;
+            if (out.act[i].kind == FTP_ACT_REPLY) replies++;
         off += used;
         calls++;
     }
@@ -236,8 +238,8 @@ Test(framing, stops_when_output_nearly_full)
 /* RFC 959 §5.1: the minimum implementation verbs are all known (none answers 500). */
 Test(framing, minimum_implementation_verbs_known)
 {
-    static const char *const verbs[] = { "USER x", "QUIT", "PORT 1,2,3,4,5,6", "TYPE I", "MODE S", "STRU F",
-                                         "RETR f", "STOR f", "NOOP", "PASV" };
+    static const char *const verbs[] = { "USER x", "QUIT", "PORT 1,2,3,4,5,6", "TYPE I", "MODE S",
+                                         "STRU F", "RETR f", "STOR f", "NOOP", "PASV" };
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
         dlg d;
         setup_started(&d);

@@ -195,10 +195,42 @@ Test(login, password_never_echoed)
 Test(login, commands_needing_login_get_530)
 {
     static const char *const verbs[] = {
-        "CWD /", "XCWD /", "CDUP", "XCUP", "PWD", "XPWD", "PORT 192,0,2,10,195,80", "EPRT |1|192.0.2.10|50000|",
-        "PASV", "EPSV", "TYPE I", "STRU F", "MODE S", "RETR f", "STOR f", "STOU", "APPE f", "ALLO 10",
-        "REST 0", "RNFR a", "RNTO b", "ABOR", "DELE f", "RMD d", "XRMD d", "MKD d", "XMKD d", "LIST", "NLST",
-        "SITE HELP", "SIZE f", "MDTM f", "MLST", "MLSD", "MFMT 20250101000000 f", "STAT /",
+        "CWD /",
+        "XCWD /",
+        "CDUP",
+        "XCUP",
+        "PWD",
+        "XPWD",
+        "PORT 192,0,2,10,195,80",
+        "EPRT |1|192.0.2.10|50000|",
+        "PASV",
+        "EPSV",
+        "TYPE I",
+        "STRU F",
+        "MODE S",
+        "RETR f",
+        "STOR f",
+        "STOU",
+        "APPE f",
+        "ALLO 10",
+        "REST 0",
+        "RNFR a",
+        "RNTO b",
+        "ABOR",
+        "DELE f",
+        "RMD d",
+        "XRMD d",
+        "MKD d",
+        "XMKD d",
+        "LIST",
+        "NLST",
+        "SITE HELP",
+        "SIZE f",
+        "MDTM f",
+        "MLST",
+        "MLSD",
+        "MFMT 20250101000000 f",
+        "STAT /",
     };
     dlg d;
     dlg_setup(&d, false);
@@ -377,8 +409,16 @@ Test(login, host_malformed_501)
     dlg_setup(&d, false);
     dlg_start(&d, "220 ringftpd ready\r\n", "REPLY");
     static const char *const bad[] = {
-        "HOST bad..name", "HOST -x.example.org", "HOST x-.example.org", "HOST a_b.example.org",
-        "HOST exa mple.org", "HOST [not:an:ip", "HOST [zz::1]", "HOST [192.0.2.1]", "HOST .", "HOST a/b",
+        "HOST bad..name",
+        "HOST -x.example.org",
+        "HOST x-.example.org",
+        "HOST a_b.example.org",
+        "HOST exa mple.org",
+        "HOST [not:an:ip",
+        "HOST [zz::1]",
+        "HOST [192.0.2.1]",
+        "HOST .",
+        "HOST a/b",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         dlg_line(&d, bad[i], "501 Syntax error: HOST needs a domain name or an IP literal\r\n", "REPLY");
@@ -396,9 +436,14 @@ Test(login, user_name_iac_doubled)
     dlg d;
     dlg_setup(&d, false);
     dlg_start(&d, "220 ringftpd ready\r\n", "REPLY");
-    dlg_line(&d, "USER a\xff\xff" "b", "331 Password required for a\xff\xff" "b\r\n", "REPLY");
+    dlg_line(&d, "USER a\xff\xff"
+                 "b",
+             "331 Password required for a\xff\xff"
+             "b\r\n",
+             "REPLY");
     dlg_line(&d, "STAT", "211-ringftpd status:\r\n Connected to 192.0.2.10\r\n Not logged in\r\n"
                          " TYPE: ASCII, STRU: File, MODE: Stream\r\n Control connection: clear\r\n"
-                         " Data protection: clear (PROT C)\r\n Data connection: none\r\n211 End of status\r\n", "REPLY");
+                         " Data protection: clear (PROT C)\r\n Data connection: none\r\n211 End of status\r\n",
+             "REPLY");
     dlg_teardown(&d);
 }

@@ -129,7 +129,8 @@ Test(misc, stat_session_status)
     dlg_line(&d, "PORT 192,0,2,10,4,1", ANY_REPLY, "DATA_CLOSE REPLY");
     dlg_line(&d, "EPSV ALL", ANY_REPLY, "REPLY");
     dlg_line(&d, "STAT", ANY_REPLY, "REPLY");
-    cr_assert(strstr(dlg_reply_text(&d), " Data connection: active, to 192.0.2.10 port 1025\r\n EPSV ALL in effect\r\n"));
+    cr_assert(
+        strstr(dlg_reply_text(&d), " Data connection: active, to 192.0.2.10 port 1025\r\n EPSV ALL in effect\r\n"));
     dlg_teardown(&d);
 }
 
@@ -213,35 +214,71 @@ static uint32_t rnd(void)
 static void check_out(const ftp_out *out, bool was_closed)
 {
     cr_assert_leq(out->n, FTP_OUT_MAX_ACTIONS);
-    if (was_closed)
-        cr_assert_eq(out->n, 0, "output after CLOSE");
+    if (was_closed) cr_assert_eq(out->n, 0, "output after CLOSE");
     for (size_t i = 0; i < out->n; i++) {
         const ftp_action *a = &out->act[i];
-        if (a->kind == FTP_ACT_CLOSE)
-            cr_assert_eq(i, out->n - 1, "CLOSE is the last item");
-        if (a->kind != FTP_ACT_REPLY)
-            continue;
+        if (a->kind == FTP_ACT_CLOSE) cr_assert_eq(i, out->n - 1, "CLOSE is the last item");
+        if (a->kind != FTP_ACT_REPLY) continue;
         const char *p = out->text.p + a->text_off;
         size_t n = a->text_len;
         cr_assert_gt(n, 0);
         cr_assert(n >= 2 && p[n - 2] == '\r' && p[n - 1] == '\n', "reply not CRLF-terminated");
         cr_assert(p[0] >= '1' && p[0] <= '5' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9');
         for (size_t k = 0; k + 1 < n; k++)
-            if (p[k] == '\n')
-                cr_assert_eq(p[k - 1], '\r', "bare LF inside a reply");
+            if (p[k] == '\n') cr_assert_eq(p[k - 1], '\r', "bare LF inside a reply");
     }
 }
 
 Test(misc, random_walk_keeps_invariants)
 {
     static const char *const lines[] = {
-        "USER alice\r\n", "USER anonymous\r\n", "PASS x\r\n", "AUTH TLS\r\n", "AUTH SSL\r\n", "PBSZ 0\r\n", "PROT P\r\n",
-        "PROT C\r\n", "CCC\r\n", "REIN\r\n", "PASV\r\n", "EPSV\r\n", "EPSV ALL\r\n", "PORT 192,0,2,10,195,80\r\n",
-        "RETR f\r\n", "STOR f\r\n", "STOU\r\n", "LIST -la\r\n", "MLSD\r\n", "NLST\r\n", "ABOR\r\n", "STAT\r\n",
-        "STAT /\r\n", "QUIT\r\n", "CWD x\r\n", "CDUP\r\n", "PWD\r\n", "SIZE f\r\n", "MDTM f\r\n", "MLST f\r\n",
-        "RNFR a\r\n", "RNTO b\r\n", "DELE f\r\n", "MKD d\r\n", "RMD d\r\n", "MFMT 20250101000000 f\r\n",
-        "FEAT\r\n", "HELP\r\n", "TYPE I\r\n", "REST 10\r\n", "NOOP\r\n", "\xff\xf4\xff\xf2" "ABOR\r\n",
-        "NO", "OP\r\n", "HOST h\r\n", "OPTS MLST type;\r\n",
+        "USER alice\r\n",
+        "USER anonymous\r\n",
+        "PASS x\r\n",
+        "AUTH TLS\r\n",
+        "AUTH SSL\r\n",
+        "PBSZ 0\r\n",
+        "PROT P\r\n",
+        "PROT C\r\n",
+        "CCC\r\n",
+        "REIN\r\n",
+        "PASV\r\n",
+        "EPSV\r\n",
+        "EPSV ALL\r\n",
+        "PORT 192,0,2,10,195,80\r\n",
+        "RETR f\r\n",
+        "STOR f\r\n",
+        "STOU\r\n",
+        "LIST -la\r\n",
+        "MLSD\r\n",
+        "NLST\r\n",
+        "ABOR\r\n",
+        "STAT\r\n",
+        "STAT /\r\n",
+        "QUIT\r\n",
+        "CWD x\r\n",
+        "CDUP\r\n",
+        "PWD\r\n",
+        "SIZE f\r\n",
+        "MDTM f\r\n",
+        "MLST f\r\n",
+        "RNFR a\r\n",
+        "RNTO b\r\n",
+        "DELE f\r\n",
+        "MKD d\r\n",
+        "RMD d\r\n",
+        "MFMT 20250101000000 f\r\n",
+        "FEAT\r\n",
+        "HELP\r\n",
+        "TYPE I\r\n",
+        "REST 10\r\n",
+        "NOOP\r\n",
+        "\xff\xf4\xff\xf2"
+        "ABOR\r\n",
+        "NO",
+        "OP\r\n",
+        "HOST h\r\n",
+        "OPTS MLST type;\r\n",
     };
     static const ftp_entry ents[] = { { .name = "a", .name_len = 1 } };
     for (int run = 0; run < 60; run++) {
@@ -250,7 +287,8 @@ Test(misc, random_walk_keeps_invariants)
         cfg.ccc_allowed = rnd() & 1;
         cfg.tls_required = rnd() & 1;
         cfg.login_fail_delay_ms = rnd() & 1 ? 0 : 10;
-        ftp_conn_info ci = { .peer = dlg_ip4(192, 0, 2, 10, 4000), .local = dlg_ip4(192, 0, 2, 1, 21),
+        ftp_conn_info ci = { .peer = dlg_ip4(192, 0, 2, 10, 4000),
+                             .local = dlg_ip4(192, 0, 2, 1, 21),
                              .implicit_tls = rnd() & 1 };
         ftp_session s;
         ftp_out out;
@@ -268,9 +306,12 @@ Test(misc, random_walk_keeps_invariants)
             } else {
                 ftp_event ev = { .kind = (ftp_event_kind)(rnd() % (FTP_EV_LOGIN_TIMEOUT + 1)),
                                  .status = (ftp_status)(rnd() % 4 == 0 ? rnd() % (FTP_STATUS_COUNT + 2) : 0),
-                                 .perms = rnd() & 31, .port = (uint16_t)rnd(),
+                                 .perms = rnd() & 31,
+                                 .port = (uint16_t)rnd(),
                                  .st = { .mode = rnd() & 1 ? FTP_S_IFDIR : FTP_S_IFREG, .size = rnd() },
-                                 .entries = ents, .n_entries = rnd() % 2, .str = rnd() & 1 ? "n" : NULL };
+                                 .entries = ents,
+                                 .n_entries = rnd() % 2,
+                                 .str = rnd() & 1 ? "n" : NULL };
                 if (ev.kind == FTP_EV_IDLE_TIMEOUT || ev.kind == FTP_EV_LOGIN_TIMEOUT)
                     ev.kind = FTP_EV_STAT; /* keep the walk going */
                 ftp_engine_event(&s, &ev, &out);

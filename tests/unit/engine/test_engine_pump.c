@@ -43,8 +43,7 @@ Test(pump, grows_past_its_first_allocation)
     ftp_pump_init(&p, 65536);
     uint8_t chunk[1000];
     memset(chunk, 'a', sizeof chunk);
-    for (int i = 0; i < 65; i++)
-        cr_assert_eq(ftp_pump_append(&p, chunk, sizeof chunk), 0);
+    for (int i = 0; i < 65; i++) cr_assert_eq(ftp_pump_append(&p, chunk, sizeof chunk), 0);
     cr_assert_eq(ftp_pump_held(&p), 65000u);
     cr_assert_eq(ftp_pump_append(&p, chunk, sizeof chunk), -1);
     ftp_pump_free(&p);
@@ -78,7 +77,8 @@ Test(pump, holds_input_while_an_event_is_awaited)
     dlg_start_logged_in(&d);
     static const dstep t[] = {
         { .send = "PASV\r\nNOOP\r\nSYST\r\n", .acts = "PASV_OPEN", .keep = 12 },
-        { .is_event = true, .ev = { .kind = FTP_EV_PASV_READY, .status = FTP_OK, .port = 50000 },
+        { .is_event = true,
+          .ev = { .kind = FTP_EV_PASV_READY, .status = FTP_OK, .port = 50000 },
           .reply = "227 Entering Passive Mode (192,0,2,1,195,80).\r\n" R200_NOOP "215 UNIX Type: L8\r\n",
           .acts = "REPLY REPLY" /* the event's output, then the pump's */ },
     };
@@ -119,7 +119,9 @@ Test(pump, abor_with_ip_and_synch_jumps_over_queued_noop)
     dlg d;
     setup_retr(&d);
     static const dstep t[] = {
-        { .send = "NOOP\r\n\xff\xf4\xff\xf2" "ABOR\r\n", .acts = "XFER_ABORT" },
+        { .send = "NOOP\r\n\xff\xf4\xff\xf2"
+                  "ABOR\r\n",
+          .acts = "XFER_ABORT" },
         EV(R426 R226_ABOR R200_NOOP, "REPLY DATA_CLOSE REPLY", EV_DONE(FTP_E_ABORTED)),
     };
     dlg_run(&d, t, N_STEPS(t));
@@ -134,7 +136,10 @@ Test(pump, abor_split_across_reads)
     static const dstep t[] = {
         { .send = "NOOP\r\n\xff", .acts = "", .keep = 1 },
         { .send = "\xf4\xff", .acts = "", .keep = 3 },
-        { .send = "\xf2" "AB", .acts = "", .keep = 6 },
+        { .send = "\xf2"
+                  "AB",
+          .acts = "",
+          .keep = 6 },
         { .send = "OR\r\n", .acts = "XFER_ABORT", .keep = 0 },
         EV(R426 R226_ABOR R200_NOOP, "REPLY DATA_CLOSE REPLY", EV_DONE(FTP_E_ABORTED)),
     };
@@ -148,8 +153,10 @@ Test(pump, queued_commands_keep_their_order)
     dlg d;
     setup_retr(&d);
     static const dstep t[] = {
-        { .send = "NOOP\r\nPWD\r\nSTAT\r\nSYST\r\nabor\r\n", .reply = "211 Transfer in progress\r\n",
-          .acts = "REPLY XFER_ABORT", .keep = 11 /* PWD, SYST */ },
+        { .send = "NOOP\r\nPWD\r\nSTAT\r\nSYST\r\nabor\r\n",
+          .reply = "211 Transfer in progress\r\n",
+          .acts = "REPLY XFER_ABORT",
+          .keep = 11 /* PWD, SYST */ },
         EV(R426 R226_ABOR R200_NOOP "257 \"/\" is the current directory\r\n215 UNIX Type: L8\r\n",
            "REPLY DATA_CLOSE REPLY REPLY", EV_DONE(FTP_E_ABORTED)),
     };
@@ -210,7 +217,8 @@ Test(pump, nothing_jumps_over_an_auth_further_back)
     setup_retr(&d);
     static const dstep t[] = {
         { .send = "NOOP\r\nauth tls\r\nABOR\r\n", .acts = "", .keep = 16 },
-        EV("226 Transfer complete\r\n" R200_NOOP "234 AUTH TLS successful\r\n", "REPLY REPLY TLS_START", EV_DONE(FTP_OK)),
+        EV("226 Transfer complete\r\n" R200_NOOP "234 AUTH TLS successful\r\n", "REPLY REPLY TLS_START",
+           EV_DONE(FTP_OK)),
     };
     dlg_run(&d, t, N_STEPS(t));
     cr_assert_eq(ftp_pump_held(&d.pump), 0u);

@@ -8,9 +8,9 @@
 
 #define FEAT_HEAD "211-Extensions supported:\r\n"
 #define FEAT_TLS " AUTH TLS;SSL;\r\n PBSZ\r\n PROT C;P;\r\n"
-#define FEAT_REST                                                                                  \
-    " EPRT\r\n EPSV\r\n HOST\r\n LANG EN*\r\n MDTM\r\n MFMT\r\n"                                    \
-    " MLST type*;size*;modify*;perm*;unique*;UNIX.mode;\r\n"                                        \
+#define FEAT_REST                                                \
+    " EPRT\r\n EPSV\r\n HOST\r\n LANG EN*\r\n MDTM\r\n MFMT\r\n" \
+    " MLST type*;size*;modify*;perm*;unique*;UNIX.mode;\r\n"     \
     " REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n211 End\r\n"
 
 /* ---- explicit FTPS: AUTH ---- */
@@ -161,8 +161,7 @@ Test(tls, bytes_after_auth_are_discarded)
     dlg_start(&d, "220 ringftpd ready\r\n", "REPLY");
     static const dstep t[] = {
         /* all bytes consumed (keep 0) and dropped: only the 234 */
-        C("AUTH TLS\r\nUSER evil\r\nPASS x\r\nDELE /important\r\n", "234 AUTH TLS successful\r\n",
-          "REPLY TLS_START"),
+        C("AUTH TLS\r\nUSER evil\r\nPASS x\r\nDELE /important\r\n", "234 AUTH TLS successful\r\n", "REPLY TLS_START"),
         /* more plaintext during the handshake is dropped too */
         C("USER evil2\r\n", NULL, ""),
         EV(NULL, "", EV_TLS_UP),
@@ -477,8 +476,10 @@ Test(ms_ftps, s3_2_5_1_implicit_pbsz_0_and_prot_p_without_commands)
     dlg_pasv(&d);
     static const dstep t[] = {
         { .send = "RETR f\r\n", .acts = "XFER_OPEN", .str = "/f" },
-        { .is_event = true, .ev = { .kind = FTP_EV_XFER_OPENED, .status = FTP_OK, .st = { .size = 5 } },
-          .reply = "150 Opening ASCII mode data connection for /f\r\n", .acts = "REPLY XFER_START",
+        { .is_event = true,
+          .ev = { .kind = FTP_EV_XFER_OPENED, .status = FTP_OK, .st = { .size = 5 } },
+          .reply = "150 Opening ASCII mode data connection for /f\r\n",
+          .acts = "REPLY XFER_START",
           .check = check_protect },
     };
     dlg_run(&d, t, N_STEPS(t));
@@ -597,9 +598,10 @@ Test(tls, stat_reports_tls_and_prot)
     dlg d;
     dlg_setup(&d, true);
     dlg_start_implicit(&d);
-    dlg_line(&d, "STAT", "211-ringftpd status:\r\n Connected to 192.0.2.10\r\n Not logged in\r\n"
-                         " TYPE: ASCII, STRU: File, MODE: Stream\r\n Control connection: TLS (implicit)\r\n"
-                         " Data protection: private (PROT P)\r\n Data connection: none\r\n211 End of status\r\n",
+    dlg_line(&d, "STAT",
+             "211-ringftpd status:\r\n Connected to 192.0.2.10\r\n Not logged in\r\n"
+             " TYPE: ASCII, STRU: File, MODE: Stream\r\n Control connection: TLS (implicit)\r\n"
+             " Data protection: private (PROT P)\r\n Data connection: none\r\n211 End of status\r\n",
              "REPLY");
     dlg_teardown(&d);
 }

@@ -45,7 +45,7 @@ Test(glob, sets)
     cr_assert_not(m("f[!0-9]", "f1"));
     cr_assert(m("[]]", "]"));
     cr_assert(m("x[a-]", "x-"));
-    cr_assert(m("a[", "a["));   /* unterminated: a literal '[' */
+    cr_assert(m("a[", "a[")); /* unterminated: a literal '[' */
     cr_assert(m("a[b", "a[b"));
 }
 

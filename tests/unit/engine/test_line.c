@@ -118,18 +118,28 @@ Test(line, iac_sequences, .init = setup16, .fini = teardown)
 {
     size_t n;
     /* IAC IP, IAC DM (the ABOR ritual), IAC WILL x, IAC NOP, IAC IAC → 0xFF */
-    const char in[] = "\xff\xf4\xff\xf2" "AB\xff\xfb\x01" "C\xff\xf1" "D\xff\xff" "E\r\n";
+    const char in[] = "\xff\xf4\xff\xf2"
+                      "AB\xff\xfb\x01"
+                      "C\xff\xf1"
+                      "D\xff\xff"
+                      "E\r\n";
     cr_assert_eq(feed(in, sizeof in - 1, NULL), FTP_LINE_READY);
     const char *l = line(&n);
     cr_assert_eq(n, 6);
-    cr_assert_eq(memcmp(l, "ABCD\xff" "E", 6), 0);
+    cr_assert_eq(memcmp(l, "ABCD\xff"
+                           "E",
+                        6),
+                 0);
 }
 
 Test(line, iac_option_byte_may_be_lf, .init = setup16, .fini = teardown)
 {
     size_t n;
     /* the byte after IAC DO is an option code even when it is 10 or 13 */
-    cr_assert_eq(feed("A\xff\xfd\n" "B\n", 6, NULL), FTP_LINE_READY);
+    cr_assert_eq(feed("A\xff\xfd\n"
+                      "B\n",
+                      6, NULL),
+                 FTP_LINE_READY);
     cr_assert_str_eq(line(&n), "AB");
 }
 
@@ -184,7 +194,10 @@ Test(line, discard_drops_partial_and_telnet_state, .init = setup16, .fini = tear
     size_t n;
     cr_assert_eq(feed("garbage\xff", 8, NULL), FTP_LINE_NEED_MORE);
     ftp_line_discard(&r);
-    cr_assert_eq(feed("\xff" "PBSZ 0\r\n", 9, NULL), FTP_LINE_READY);
+    cr_assert_eq(feed("\xff"
+                      "PBSZ 0\r\n",
+                      9, NULL),
+                 FTP_LINE_READY);
     /* the leading 0xff starts a new IAC: IAC 'P' is a 2-byte command and is dropped */
     cr_assert_str_eq(line(&n), "BSZ 0");
 }

@@ -42,12 +42,24 @@ Test(list, long_file, .init = setup, .fini = teardown)
 
 Test(list, long_types_and_special_bits, .init = setup, .fini = teardown)
 {
-    static const struct { uint32_t mode; const char *want; } t[] = {
-        { 0040755, "drwxr-xr-x" }, { 0120777, "lrwxrwxrwx" }, { 0020620, "crw--w----" },
-        { 0060660, "brw-rw----" }, { 0010600, "prw-------" }, { 0140755, "srwxr-xr-x" },
-        { 0104755, "-rwsr-xr-x" }, { 0104644, "-rwSr--r--" }, { 0102755, "-rwxr-sr-x" },
-        { 0102745, "-rwxr-Sr-x" }, { 0041777, "drwxrwxrwt" }, { 0041776, "drwxrwxrwT" },
-        { 0100000, "----------" }, { 0000644, "?rw-r--r--" },
+    static const struct {
+        uint32_t mode;
+        const char *want;
+    } t[] = {
+        { 0040755, "drwxr-xr-x" },
+        { 0120777, "lrwxrwxrwx" },
+        { 0020620, "crw--w----" },
+        { 0060660, "brw-rw----" },
+        { 0010600, "prw-------" },
+        { 0140755, "srwxr-xr-x" },
+        { 0104755, "-rwsr-xr-x" },
+        { 0104644, "-rwSr--r--" },
+        { 0102755, "-rwxr-sr-x" },
+        { 0102745, "-rwxr-Sr-x" },
+        { 0041777, "drwxrwxrwt" },
+        { 0041776, "drwxrwxrwT" },
+        { 0100000, "----------" },
+        { 0000644, "?rw-r--r--" },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         ftp_buf_clear(&b);
@@ -174,16 +186,22 @@ Test(list, buffer_limit_reported)
  * UTF8, RFC 2640). Valid multi-byte UTF-8 stays. */
 Test(list, skip_names_that_cannot_round_trip)
 {
-    static const struct { const char *n; size_t len; bool skip; } cases[] = {
-        { "a\rb", 3, true }, { "a\nb", 3, true }, { "a\0b", 3, true },
-        { "caf\xc3\xa9", 5, false },          /* é */
-        { "\xe2\x82\xac", 3, false },          /* € */
-        { "\xf0\x9f\x98\x80", 4, false },      /* U+1F600 */
-        { "caf\xe9", 4, true },                /* Latin-1 é */
-        { "\xc0\xaf", 2, true },               /* overlong '/' */
-        { "\xed\xa0\x80", 3, true },           /* surrogate */
-        { "\xf4\x90\x80\x80", 4, true },       /* above U+10FFFF */
-        { "\xe2\x82", 2, true },               /* cut short */
+    static const struct {
+        const char *n;
+        size_t len;
+        bool skip;
+    } cases[] = {
+        { "a\rb", 3, true },
+        { "a\nb", 3, true },
+        { "a\0b", 3, true },
+        { "caf\xc3\xa9", 5, false },      /* é */
+        { "\xe2\x82\xac", 3, false },     /* € */
+        { "\xf0\x9f\x98\x80", 4, false }, /* U+1F600 */
+        { "caf\xe9", 4, true },           /* Latin-1 é */
+        { "\xc0\xaf", 2, true },          /* overlong '/' */
+        { "\xed\xa0\x80", 3, true },      /* surrogate */
+        { "\xf4\x90\x80\x80", 4, true },  /* above U+10FFFF */
+        { "\xe2\x82", 2, true },          /* cut short */
         { "a\xff", 2, true },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -15,7 +15,9 @@ static const char *res(const char *cwd, const char *arg)
 
 Test(path, table)
 {
-    static const struct { const char *cwd, *arg, *want; } t[] = {
+    static const struct {
+        const char *cwd, *arg, *want;
+    } t[] = {
         { "/", "", "/" },
         { "/a/b", "", "/a/b" },
         { "/", "x", "/x" },

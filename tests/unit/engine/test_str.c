@@ -179,10 +179,14 @@ Test(str, double_iac)
 {
     ftp_buf b;
     ftp_buf_init(&b, 0);
-    ftp_buf_append_cstr(&b, "keep\xff|a\xff\xff" "b\xff");
+    ftp_buf_append_cstr(&b, "keep\xff|a\xff\xff"
+                            "b\xff");
     cr_assert_eq(ftp_buf_double_iac(&b, 5), 0);
     cr_assert_eq(b.len, 5 + 9);
-    cr_assert_eq(memcmp(b.p, "keep\xff|a\xff\xff\xff\xff" "b\xff\xff", 14), 0);
+    cr_assert_eq(memcmp(b.p, "keep\xff|a\xff\xff\xff\xff"
+                             "b\xff\xff",
+                        14),
+                 0);
     cr_assert_eq(b.p[b.len], '\0');
     cr_assert_eq(ftp_buf_double_iac(&b, b.len), 0); /* nothing after `from` */
     ftp_buf_free(&b);

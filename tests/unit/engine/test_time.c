@@ -93,10 +93,10 @@ Test(time, ls_column)
     int64_t now = 1700000000; /* Tue Nov 14 22:13:20 2023 UTC */
     ls_is(now, now, "Nov 14 22:13");
     ls_is(now - 86400 * 7, now, "Nov  7 22:13");
-    ls_is(now + 3600, now, "Nov 14 23:13");       /* up to one hour ahead: clock skew */
-    ls_is(now + 3601, now, "Nov 14  2023");       /* further in the future: year form */
-    ls_is(now - 15778475, now, "May 16 07:18");   /* just inside six months */
-    ls_is(now - 15778476, now, "May 16  2023");   /* six months: year form */
+    ls_is(now + 3600, now, "Nov 14 23:13");     /* up to one hour ahead: clock skew */
+    ls_is(now + 3601, now, "Nov 14  2023");     /* further in the future: year form */
+    ls_is(now - 15778475, now, "May 16 07:18"); /* just inside six months */
+    ls_is(now - 15778476, now, "May 16  2023"); /* six months: year form */
     ls_is(0, now, "Jan  1  1970");
     ls_is(-2208988800LL, now, "Jan  1  1900");
     ls_is(253402300799LL, now, "Dec 31  9999");

@@ -9,7 +9,9 @@
 static const uint8_t TA[TLS_TOKEN_LEN] = "control-conn-AAA";
 static const uint8_t TB[TLS_TOKEN_LEN] = "control-conn-BBB";
 
-enum mode { M_TLS13, M_TLS12_TICKET, M_TLS12_SESSID };
+enum mode { M_TLS13,
+            M_TLS12_TICKET,
+            M_TLS12_SESSID };
 
 /* Every session the client is given (each TLS 1.3 ticket is its own session). OpenSSL clients
  * use a TLS 1.3 session once (RFC 8446 §C.4), so each data connection takes a fresh one. */
@@ -63,8 +65,10 @@ static ctl_sessions control_session(tls_ctx *ctx, SSL_CTX *cc, const uint8_t *to
 {
     cr_assert_lt(n_ctrl, 8);
     pair *p = &ctrl_pairs[n_ctrl++];
-    ctl_sessions cs = {.first = n_given};
-    pair_open(p, cc, ctx, (const unsigned char *)"\x03" "ftp", 4, NULL);
+    ctl_sessions cs = { .first = n_given };
+    pair_open(p, cc, ctx, (const unsigned char *)"\x03"
+                                                 "ftp",
+              4, NULL);
     if (tok)
         cr_assert_eq(tls_conn_bind_token(p->sv, tok), 0);
     cr_assert_eq(pair_handshake(p), 0, "%s", tls_conn_error(p->sv));
@@ -89,7 +93,9 @@ static int data_conn(tls_ctx *ctx, SSL_CTX *cc, SSL_SESSION *resume, const uint8
 {
     pair p;
     int given_before = n_given;
-    pair_open(&p, cc, ctx, (const unsigned char *)"\x03" "ftp", 4, resume);
+    pair_open(&p, cc, ctx, (const unsigned char *)"\x03"
+                                                  "ftp",
+              4, resume);
     cr_assert_eq(pair_handshake(&p), 0, "%s", tls_conn_error(p.sv));
     client_drain(&p, NULL, 0);
     *reused = tls_conn_session_reused(p.sv);
@@ -451,7 +457,9 @@ static void control_resumption(enum mode m)
     ticket_key_name(control_last(&a), key_a);
     now = 1012;
     pair *p = &ctrl_pairs[n_ctrl++];
-    pair_open(p, dc, ctx, (const unsigned char *)"\x03" "ftp", 4, control_last(&a));
+    pair_open(p, dc, ctx, (const unsigned char *)"\x03"
+                                                 "ftp",
+              4, control_last(&a));
     cr_assert_eq(tls_conn_bind_token(p->sv, TB), 0);
     cr_assert_eq(pair_handshake(p), 0, "%s", tls_conn_error(p->sv));
     client_drain(p, NULL, 0);

@@ -6,8 +6,7 @@
 
 static void fill(uint8_t *p, size_t n, unsigned seed)
 {
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)((i * 131u + seed) ^ (i >> 9));
+    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)((i * 131u + seed) ^ (i >> 9));
 }
 
 static void handshake_ok(int maxver, const char *want_version)
@@ -23,8 +22,8 @@ static void handshake_ok(int maxver, const char *want_version)
     cr_assert_str_eq(tls_conn_version(p.sv), want_version);
     cr_assert_str_eq(SSL_get_version(p.cl), want_version);
     /* AES-128-GCM is preferred by the server */
-    cr_assert(strstr(tls_conn_cipher(p.sv), "AES128-GCM") || strstr(tls_conn_cipher(p.sv), "AES_128_GCM"),
-              "cipher %s", tls_conn_cipher(p.sv));
+    cr_assert(strstr(tls_conn_cipher(p.sv), "AES128-GCM") || strstr(tls_conn_cipher(p.sv), "AES_128_GCM"), "cipher %s",
+              tls_conn_cipher(p.sv));
     cr_assert_eq(tls_conn_session_reused(p.sv), false);
     cr_assert_eq(tls_conn_handshakes(p.sv), 1);
     cr_assert_eq(tls_conn_handshake(p.sv), TLS_DONE); /* idempotent */
@@ -61,10 +60,8 @@ static size_t count_records(const uint8_t *b, size_t n, size_t *max_len, size_t 
         cr_assert_eq(b[off], 23, "record type %u", b[off]);
         cr_assert_leq(len, 16384u + 256u);
         cr_assert_geq(n - off - 5, len, "partial record");
-        if (len > *max_len)
-            *max_len = len;
-        if (len >= 16384)
-            (*full)++;
+        if (len > *max_len) *max_len = len;
+        if (len >= 16384) (*full)++;
         off += 5 + len;
         count++;
     }
@@ -103,8 +100,7 @@ static void big_transfer(int maxver)
         }
         size_t before = got;
         got += client_drain(&p, dst + got, N - got);
-        if (chunk == 0 && got == before)
-            break;
+        if (chunk == 0 && got == before) break;
     }
     free(ct);
     cr_assert_eq(got, N);
@@ -122,8 +118,7 @@ static void big_transfer(int maxver)
     while ((n = BIO_read(p.cwb, piece, sizeof piece)) > 0) {
         cr_assert_eq(tls_conn_feed(p.sv, (uint8_t *)piece, (size_t)n), 0);
         ssize_t r;
-        while ((r = tls_conn_read(p.sv, dst + got, M - got)) > 0)
-            got += (size_t)r;
+        while ((r = tls_conn_read(p.sv, dst + got, M - got)) > 0) got += (size_t)r;
         cr_assert_eq(r, 0);
     }
     cr_assert_eq(got, M);
@@ -281,9 +276,17 @@ Test(alpn, http_only_is_refused_with_alert)
 Test(alpn, ftp_is_selected)
 {
     char got[32];
-    cr_assert_eq(alpn_case(true, "\x03" "ftp", 4, got), 0);
+    cr_assert_eq(alpn_case(true,
+                           "\x03"
+                           "ftp",
+                           4, got),
+                 0);
     cr_assert_str_eq(got, "ftp");
-    cr_assert_eq(alpn_case(true, "\x08http/1.1\x03" "ftp", 13, got), 0);
+    cr_assert_eq(alpn_case(true,
+                           "\x08http/1.1\x03"
+                           "ftp",
+                           13, got),
+                 0);
     cr_assert_str_eq(got, "ftp");
 }
 
@@ -325,14 +328,14 @@ Test(conn, client_renegotiation_refused_tls12)
             client_reason = ERR_GET_REASON(ERR_peek_last_error());
         }
         c2s(&p);
-        if (sr != TLS_FAIL)
-            sr = tls_conn_read(p.sv, buf, sizeof buf);
+        if (sr != TLS_FAIL) sr = tls_conn_read(p.sv, buf, sizeof buf);
         cr_assert(sr == 0 || sr == TLS_FAIL, "server read %zd", sr);
         s2c(&p);
     }
     cr_assert_eq(client_done, false, "renegotiation must not complete");
     cr_assert(client_failed);
-    cr_assert_eq(client_reason, SSL_R_NO_RENEGOTIATION, "the client got the no_renegotiation alert (%d)", client_reason);
+    cr_assert_eq(client_reason, SSL_R_NO_RENEGOTIATION, "the client got the no_renegotiation alert (%d)",
+                 client_reason);
     cr_assert_eq(sr, TLS_FAIL, "the server drops a client that tries");
     cr_assert(strstr(tls_conn_error(p.sv), "renegotiation"), "%s", tls_conn_error(p.sv));
     cr_assert_eq(tls_conn_handshakes(p.sv), 1);

@@ -128,10 +128,12 @@ Test(ctx, missing_files_are_clear_errors)
     char err[512];
     cr_assert_eq(create_err("no-such.crt", "rsa.key", err, sizeof err), -1);
     cr_assert(strstr(err, "cannot open certificate file") && strstr(err, "no-such.crt") &&
-                  strstr(err, "No such file or directory"), "%s", err);
+                  strstr(err, "No such file or directory"),
+              "%s", err);
     cr_assert_eq(create_err("rsa.crt", "no-such.key", err, sizeof err), -1);
     cr_assert(strstr(err, "cannot open private key file") && strstr(err, "no-such.key") &&
-                  strstr(err, "No such file or directory"), "%s", err);
+                  strstr(err, "No such file or directory"),
+              "%s", err);
     cr_assert_eq(create_err(NULL, "rsa.key", err, sizeof err), -1);
     cr_assert(strstr(err, "without a certificate") && strstr(err, "--cert"), "%s", err);
 }
@@ -274,7 +276,8 @@ Test(ctx, server_prefers_aes128_even_if_client_prefers_others)
     tls_ctx *ctx = server_ctx();
     SSL_CTX *cc = client_ctx(TLS1_2_VERSION);
     cr_assert_eq(SSL_CTX_set_cipher_list(cc, "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:"
-                                              "ECDHE-ECDSA-AES128-GCM-SHA256"), 1);
+                                             "ECDHE-ECDSA-AES128-GCM-SHA256"),
+                 1);
     pair p;
     pair_open(&p, cc, ctx, NULL, 0, NULL);
     cr_assert_eq(pair_handshake(&p), 0);

@@ -166,12 +166,12 @@ Test(ktls, fake_fd_refuses_cleanly_for_every_suite)
         int ver;
         const char *suite;
     } cases[] = {
-        {0, "TLS_AES_128_GCM_SHA256"},
-        {0, "TLS_AES_256_GCM_SHA384"},
-        {0, "TLS_CHACHA20_POLY1305_SHA256"},
-        {TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256"},
-        {TLS1_2_VERSION, "ECDHE-ECDSA-AES256-GCM-SHA384"},
-        {TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305"},
+        { 0, "TLS_AES_128_GCM_SHA256" },
+        { 0, "TLS_AES_256_GCM_SHA384" },
+        { 0, "TLS_CHACHA20_POLY1305_SHA256" },
+        { TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256" },
+        { TLS1_2_VERSION, "ECDHE-ECDSA-AES256-GCM-SHA384" },
+        { TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int pfd[2];
@@ -195,7 +195,7 @@ Test(ktls, tcp_socket_without_kernel_tls_refuses_cleanly)
     if (tls_ktls_probe(NULL, 0))
         cr_skip_test("this kernel has kTLS: the refusal path cannot be shown on a real TCP socket");
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t sl = sizeof sa;
     cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
     cr_assert_eq(listen(lfd, 1), 0);

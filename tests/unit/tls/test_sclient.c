@@ -24,7 +24,7 @@ static const uint8_t TB[TLS_TOKEN_LEN] = "control-conn-BBB";
 static int listen_any(int *port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t sl = sizeof sa;
     cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     cr_assert_eq(listen(fd, 4), 0);
@@ -84,7 +84,7 @@ static void send_out(tls_conn *c, int fd)
  * the client's close. Returns the binding check result against check (or 0 when check is NULL). */
 static int serve_one(tls_ctx *ctx, int lfd, const uint8_t *bind, const uint8_t *check, char *why, bool *reused)
 {
-    struct pollfd pl = {.fd = lfd, .events = POLLIN};
+    struct pollfd pl = { .fd = lfd, .events = POLLIN };
     cr_assert_eq(poll(&pl, 1, 10000), 1, "client did not connect");
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     cr_assert_geq(fd, 0);
@@ -95,7 +95,7 @@ static int serve_one(tls_ctx *ctx, int lfd, const uint8_t *bind, const uint8_t *
     int rc = 0;
     uint8_t buf[16384];
     for (int rounds = 0; rounds < 200; rounds++) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
+        struct pollfd p = { .fd = fd, .events = POLLIN };
         if (poll(&p, 1, 10000) != 1)
             break;
         ssize_t n = recv(fd, buf, sizeof buf, 0);

@@ -19,7 +19,7 @@
 
 #include "vfs.h"
 
-static char top[1024];       /* mkdtemp dir: holds outside.txt and root/ */
+static char top[1024]; /* mkdtemp dir: holds outside.txt and root/ */
 static char rootdir[1100];
 static vfs_root root;
 
@@ -86,7 +86,9 @@ static void setup(void)
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    (void)st; (void)flag; (void)ftw;
+    (void)st;
+    (void)flag;
+    (void)ftw;
     return remove(path);
 }
 
@@ -292,7 +294,9 @@ static void assert_sorted(const vfs_dirlist *l)
 Test(vfs, list_small_with_odd_names)
 {
     put("pub/with space.txt", "12");
-    put("pub/\xc3\xbcnic\xc3\xb6" "de.txt", "1234");
+    put("pub/\xc3\xbcnic\xc3\xb6"
+        "de.txt",
+        "1234");
     put("pub/new\nline", "123");
     put("pub/tab\there", "");
     put("pub/.hidden", "1");
@@ -311,7 +315,8 @@ Test(vfs, list_small_with_odd_names)
     cr_assert_not_null(e);
     cr_assert_eq(e->meta.size, 2);
     cr_assert_eq(e->name_len, 14);
-    e = find(&l, "\xc3\xbcnic\xc3\xb6" "de.txt");
+    e = find(&l, "\xc3\xbcnic\xc3\xb6"
+                 "de.txt");
     cr_assert_not_null(e);
     cr_assert_eq(e->meta.size, 4);
     e = find(&l, "new\nline");
@@ -328,7 +333,8 @@ Test(vfs, list_small_with_odd_names)
     cr_assert(S_ISLNK(e->meta.mode), "lstat-style: the link itself");
     cr_assert_eq(e->meta.size, 5, "symlink size is its target length");
     /* the last name is the UTF-8 one (0xc3 > 'z') */
-    cr_assert_str_eq(l.v[l.n - 1].name, "\xc3\xbcnic\xc3\xb6" "de.txt");
+    cr_assert_str_eq(l.v[l.n - 1].name, "\xc3\xbcnic\xc3\xb6"
+                                        "de.txt");
     vfs_dirlist_free(&l);
     cr_assert_null(l.v);
     vfs_dirlist_free(&l); /* idempotent */
