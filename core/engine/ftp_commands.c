@@ -173,18 +173,6 @@ void ftp_h_feat(ftp_session *s, ftp_view arg, ftp_out *out)
     ftp_reply(out, FTP_R_SYSTEM_STATUS, "End");
 }
 
-static const struct {
-    const char *name;
-    unsigned bit;
-} fact_names[] = {
-    { "type", FTP_FACT_TYPE },
-    { "size", FTP_FACT_SIZE },
-    { "modify", FTP_FACT_MODIFY },
-    { "perm", FTP_FACT_PERM },
-    { "unique", FTP_FACT_UNIQUE },
-    { "UNIX.mode", FTP_FACT_UNIX_MODE },
-};
-
 void ftp_h_opts(ftp_session *s, ftp_view arg, ftp_out *out)
 {
     ftp_view name;
@@ -203,14 +191,9 @@ void ftp_h_opts(ftp_session *s, ftp_view arg, ftp_out *out)
     }
     if (ftp_view_eq_nocase(name, "MLST")) {
         s->mlst_facts = ftp_list_parse_facts(rest);
-        char list[96] = "";
-        size_t n = 0;
-        for (size_t i = 0; i < sizeof fact_names / sizeof fact_names[0]; i++)
-            if (s->mlst_facts & fact_names[i].bit) {
-                int w = snprintf(list + n, sizeof list - n, "%s%s;", n ? "" : " ", fact_names[i].name);
-                if (w > 0 && (size_t)w < sizeof list - n) n += (size_t)w;
-            }
-        ftp_reply(out, FTP_R_CMD_OK, "MLST OPTS%s", list);
+        char list[96];
+        size_t n = ftp_list_facts_selected(list, sizeof list, s->mlst_facts);
+        ftp_reply(out, FTP_R_CMD_OK, "MLST OPTS%s%s", n ? " " : "", list);
         return;
     }
     ftp_reply(out, FTP_R_SYNTAX_ERROR_ARGS, "Option not understood");

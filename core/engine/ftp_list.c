@@ -198,6 +198,23 @@ int ftp_list_facts_feat(ftp_buf *b, unsigned selected)
     return 0;
 }
 
+size_t ftp_list_facts_selected(char *out, size_t cap, unsigned selected)
+{
+    size_t n = 0;
+    if (cap == 0) return 0;
+    out[0] = '\0';
+    for (size_t k = 0; k < sizeof fact_names / sizeof fact_names[0]; k++) {
+        if (!(selected & fact_names[k].bit)) continue;
+        int w = snprintf(out + n, cap - n, "%s;", fact_names[k].name);
+        if (w < 0 || (size_t)w >= cap - n) {
+            out[n] = '\0';
+            break;
+        }
+        n += (size_t)w;
+    }
+    return n;
+}
+
 bool ftp_list_skip(const ftp_entry *e, bool all)
 {
     if (e->name_len == 0 || !e->name) return true;

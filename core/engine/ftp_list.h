@@ -40,6 +40,9 @@ int ftp_list_mlsx(ftp_buf *b, const ftp_entry *e, ftp_mlst_type type, unsigned f
 unsigned ftp_list_parse_facts(ftp_view v);
 /* The FEAT/OPTS form of the selection: "type*;size*;modify*;perm*;unique*;UNIX.mode;" */
 int ftp_list_facts_feat(ftp_buf *b, unsigned selected);
+/* "type;size;": the names of the selected facts (OPTS MLST reply, RFC 3659 §7.9) into out[cap],
+ * NUL-terminated; returns the length (a fact that does not fit is left out with those after it). */
+size_t ftp_list_facts_selected(char *out, size_t cap, unsigned selected);
 /* MLSD/NLST/LIST skip "." and ".." in the entries given; hidden (dot) names unless all; names
  * that cannot round-trip (CR, LF or NUL inside, or not valid UTF-8). */
 bool ftp_list_skip(const ftp_entry *e, bool all);

@@ -61,21 +61,6 @@ ftp_view ftp_view_trim(ftp_view v)
     return v;
 }
 
-ftp_view ftp_view_split_word(ftp_view v, ftp_view *head)
-{
-    size_t i = 0;
-    while (i < v.n && is_blank(v.p[i]))
-        i++;
-    size_t start = i;
-    while (i < v.n && !is_blank(v.p[i]))
-        i++;
-    if (head)
-        *head = (ftp_view){ v.p + start, i - start };
-    while (i < v.n && is_blank(v.p[i]))
-        i++;
-    return (ftp_view){ v.p + i, v.n - i };
-}
-
 ftp_view ftp_view_split_verb(ftp_view v, ftp_view *head)
 {
     size_t i = 0;
@@ -89,6 +74,16 @@ ftp_view ftp_view_split_verb(ftp_view v, ftp_view *head)
     if (i < v.n)
         i++; /* the one separator */
     return (ftp_view){ v.p + i, v.n - i };
+}
+
+ftp_view ftp_view_split_word(ftp_view v, ftp_view *head)
+{
+    ftp_view rest = ftp_view_split_verb(v, head);
+    while (rest.n > 0 && is_blank(rest.p[0])) {
+        rest.p++;
+        rest.n--;
+    }
+    return rest;
 }
 
 bool ftp_view_to_u64(ftp_view v, uint64_t *out)
