@@ -169,7 +169,19 @@ def test_idle():
     check_counts(doc)
     assert doc["sessions_held"] == 200, doc
     assert doc["requests"]["ok"] >= 200, "every held session answered NOOP"
-    assert 1 < doc["server"]["kib_per_session"] < 4096, doc["server"]
+    if server_is_sanitized():
+        # An ASan build's PSS is dominated by shadow memory and its quarantine, which it releases
+        # at will (seen: -814 KiB/session): the figure says nothing of the product, only that it
+        # was measured.
+        assert isinstance(doc["server"]["kib_per_session"], (int, float)), doc["server"]
+    else:
+        assert 1 < doc["server"]["kib_per_session"] < 4096, doc["server"]
+
+
+def server_is_sanitized():
+    """True when the ringftpd under test was built with AddressSanitizer."""
+    with open(harness.BIN, "rb") as f:
+        return b"__asan_init" in f.read()
 
 
 def test_implicit_ftps():
