@@ -51,7 +51,9 @@ static void arm_timer(core_session *s);
 
 #define EDGE(st) (1u << (st))
 static const unsigned state_edges[CORE_SESS_STATE_COUNT] = {
-    [CORE_SESS_STARTING] = EDGE(CORE_SESS_HANDSHAKE) | EDGE(CORE_SESS_OPEN) | EDGE(CORE_SESS_CLOSING),
+    /* STARTING → DRAINING: the engine could not start (out of memory) and answered 421 + CLOSE */
+    [CORE_SESS_STARTING] = EDGE(CORE_SESS_HANDSHAKE) | EDGE(CORE_SESS_OPEN) | EDGE(CORE_SESS_DRAINING) |
+                           EDGE(CORE_SESS_CLOSING),
     [CORE_SESS_HANDSHAKE] = EDGE(CORE_SESS_OPEN) | EDGE(CORE_SESS_DRAINING) | EDGE(CORE_SESS_CLOSING),
     [CORE_SESS_OPEN] = EDGE(CORE_SESS_HANDSHAKE) | EDGE(CORE_SESS_TLS_STOPPING) | EDGE(CORE_SESS_HALF_CLOSED) |
                        EDGE(CORE_SESS_DRAINING) | EDGE(CORE_SESS_CLOSING),
@@ -161,6 +163,7 @@ static void session_free(core_session *s)
     wk->n_sessions--;
     if (s->admitted) core_admit_release(&s->srv->admit, &s->peer);
     if (s->tls) tls_conn_free(s->tls);
+    if (s->tls_retired) tls_conn_free(s->tls_retired);
     ftp_session_free(&s->eng);
     ftp_out_free(&s->out);
     ftp_pump_free(&s->pump);
@@ -250,7 +253,11 @@ static void ctrl_tls_closed(core_session *s)
     size_t nrest = tls_conn_unconsumed(t, &rest);
     uint8_t *copy = NULL;
     if (nrest > 0 && (copy = malloc(nrest)) != NULL) memcpy(copy, rest, nrest);
-    tls_conn_free(t);
+    /* After CCC the data channel stays PROT P and its connections still resume this control
+     * session (RFC 4217 §12.3 keeps the protection level): keep the connection, with its ticket
+     * key pin and TLS 1.2 session ID, until the session ends. Only the latest is kept. */
+    if (s->tls_retired) tls_conn_free(s->tls_retired);
+    s->tls_retired = t;
     s->tls = NULL;
     set_state(s, CORE_SESS_OPEN);
     core_slog(CORE_LOG_DEBUG, s->tag, "control channel TLS shut down");

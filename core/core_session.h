@@ -85,6 +85,8 @@ struct core_session {
     ftp_out out;
     io_conn ctrl;
     tls_conn *tls;                /* control channel TLS; NULL while clear */
+    tls_conn *tls_retired;        /* the last control TLS shut down by CCC/REIN: kept until the session ends, so
+                                     data connections can still resume it (its key pin, its session ID) */
     uint8_t token[TLS_TOKEN_LEN]; /* binds data connections to this control session (docs/tls.md) */
     ftp_pump pump;                /* control input the engine has not consumed yet (ftp_pump.h) */
     ftp_event evq[4];             /* events produced synchronously while executing actions */

@@ -228,9 +228,11 @@ static void data_on_drained(io_conn *c)
     core_session *s = c->ctx;
     core_xfer *x = &s->x;
     switch (x->state) {
-    case CORE_XFER_TLS_CLOSING:
+    case CORE_XFER_TLS_CLOSING: xfer_finish(s, x->result); break; /* our close_notify has left */
     case CORE_XFER_TLS_CLOSE_RETRY:
-        xfer_finish(s, x->result); /* our close_notify has left */
+        /* kTLS: the queue is empty but the kernel refused our close_notify (socket full); try
+         * again now, else the stall tick does: finishing here would cut the stream unsigned */
+        xfer_tls_close_retry(s);
         break;
     case CORE_XFER_SENDING: xfer_payload_drained(s); break;
     default: break;

@@ -260,6 +260,22 @@ def test_ccc_allowed_200_then_close_notify_then_clear():
     c.close()
 
 
+def test_ccc_then_protected_data_tls12_session_id():
+    """After CCC the data channel stays PROT P: a TLS 1.2 client resuming by session ID (no
+    tickets) must still resume the control session, which outlives its TLS shutdown."""
+    ctx = client_context(min_version=TLS12, max_version=TLS12)
+    ctx.options |= ssl.OP_NO_TICKET
+    c = protected("--ccc", ctx=ctx)
+    sess = c.session
+    assert c.cmd("CCC").code == 200
+    c.unwrap()
+    for _ in range(2):
+        t = c.data("LIST", session=sess)
+        check_listing(t, "protected LIST after CCC, TLS 1.2 session ID")
+        assert t.reused, "data connection after CCC did not resume the control session"
+    c.close()
+
+
 # ---------------------------------------------------------------------------------------------
 # REIN on explicit TLS (decision: 220, close_notify, clear, logged out, PROT C, no PBSZ)
 
